@@ -1,0 +1,3 @@
+from faabric.cli import main
+
+main(prog_name="faabric")

@@ -1,0 +1,5 @@
+"""Benchmark commands (``faabric bench ...``)."""
+
+
+def commands() -> list:
+    return []

@@ -1,0 +1,92 @@
+"""Runtime settings, gathered in one dataclass and read from the environment once."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from faabric.exceptions import ConfigError
+
+_SIZE_SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def parse_size(text: str | int) -> int:
+    """Parse ``512M``, ``64K``, ``1G`` or a plain byte count."""
+    if isinstance(text, int):
+        return text
+    raw = text.strip().upper().removesuffix("IB").removesuffix("B")
+    suffix = raw[-1:] if raw[-1:] in _SIZE_SUFFIXES else ""
+    number = raw[: len(raw) - len(suffix)]
+    try:
+        value = int(float(number) * _SIZE_SUFFIXES[suffix])
+    except ValueError:
+        raise ConfigError(f"not a size: {text!r} (use bytes or a K/M/G suffix)") from None
+    if value <= 0:
+        raise ConfigError(f"size must be positive: {text!r}")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class FunctionLimits:
+    """Per-function resource limits of a granule."""
+
+    memory_bytes: int = 1 << 30
+    time_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.memory_bytes < 1 << 16:
+            raise ConfigError(f"memory limit must be at least 64K, got {self.memory_bytes}")
+        if self.time_seconds <= 0:
+            raise ConfigError(f"time limit must be positive, got {self.time_seconds}")
+
+
+@dataclasses.dataclass(frozen=True)
+class SystemConfig:
+    """Settings of one process: where files live, host capacity, default limits."""
+
+    home: Path = Path("~/.faabric").expanduser()
+    cores: int = os.cpu_count() or 1
+    slots: int = 64
+    limits: FunctionLimits = FunctionLimits()
+    chained_call_timeout: float = 300.0
+    conf_flags: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "SystemConfig":
+        """Build the config from ``FAABRIC_*`` variables, then apply ``overrides``."""
+        env = os.environ if env is None else env
+        values: dict = {}
+        if "FAABRIC_HOME" in env:
+            values["home"] = Path(env["FAABRIC_HOME"]).expanduser()
+        try:
+            if "FAABRIC_CORES" in env:
+                values["cores"] = int(env["FAABRIC_CORES"])
+            if "FAABRIC_SLOTS" in env:
+                values["slots"] = int(env["FAABRIC_SLOTS"])
+            limits = FunctionLimits(
+                memory_bytes=parse_size(env.get("FAABRIC_MEMORY_LIMIT", str(FunctionLimits.memory_bytes))),
+                time_seconds=float(env.get("FAABRIC_TIME_LIMIT", FunctionLimits.time_seconds)),
+            )
+        except ValueError as error:
+            raise ConfigError(f"bad FAABRIC_* setting: {error}") from None
+        values["limits"] = limits
+        flags = env.get("FAABRIC_CONF_FLAGS", "")
+        values["conf_flags"] = frozenset(f for f in flags.split(",") if f)
+        values.update(overrides)
+        config = cls(**values)
+        if config.cores < 1 or config.slots < 1:
+            raise ConfigError("cores and slots must be at least 1")
+        return config
+
+    @property
+    def functions_dir(self) -> Path:
+        return self.home / "functions"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    @property
+    def sandbox_dir(self) -> Path:
+        return self.home / "sandbox"

@@ -1,0 +1,183 @@
+"""The one exception tree of faabric-py.
+
+Every error the runtime raises is a :class:`FaabricError`. Errors carry the
+facts that caused them as attributes, so callers can branch on fields instead
+of parsing messages. Control flow that must never be swallowed by an
+``except Exception`` (such as migration) derives from :class:`ExecutionInterrupt`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "FaabricError",
+    "ConfigError",
+    "ToolchainError",
+    "FunctionNotFoundError",
+    "InvalidFunctionError",
+    "SchedulingError",
+    "NoCapacityError",
+    "UnknownCallError",
+    "CallTimeoutError",
+    "GranuleError",
+    "GuestTrap",
+    "GuestMemoryError",
+    "GranuleTimeoutError",
+    "GranuleOutOfMemoryError",
+    "MissingExportError",
+    "ChainedCallError",
+    "CallFailedError",
+    "ExecutionInterrupt",
+]
+
+
+class FaabricError(Exception):
+    """Base class of every error raised by faabric-py."""
+
+    def to_wire(self) -> dict:
+        """The error as plain data, to travel in a result message."""
+        fields = {k: v for k, v in vars(self).items() if isinstance(v, (str, int, float, bool))}
+        return {"kind": type(self).__name__, "message": str(self), "fields": fields}
+
+    @staticmethod
+    def from_wire(data: dict) -> "FaabricError":
+        """Rebuild an error sent by :meth:`to_wire`, as its own class where known."""
+        known = {c.__name__: c for c in _subclasses(FaabricError)}
+        cls = known.get(data.get("kind", ""), CallFailedError)
+        error = cls.__new__(cls)
+        Exception.__init__(error, data.get("message", ""))
+        error.__dict__.update(data.get("fields", {}))
+        if cls is CallFailedError:
+            error.__dict__.setdefault("kind", data.get("kind", "unknown"))
+            error.__dict__.setdefault("detail", data.get("message", ""))
+        return error
+
+
+class ConfigError(FaabricError):
+    """A setting is missing or has a value the runtime cannot use."""
+
+
+class ToolchainError(FaabricError):
+    """The wasm toolchain is missing, or compiling a guest program failed."""
+
+
+class FunctionNotFoundError(FaabricError):
+    """No function is stored under ``user/function``."""
+
+    def __init__(self, user: str, function: str) -> None:
+        super().__init__(f"function not found: {user}/{function}")
+        self.user = user
+        self.function = function
+
+
+class InvalidFunctionError(FaabricError):
+    """The bytes uploaded for a function are not a module the runtime can run."""
+
+    def __init__(self, user: str, function: str, reason: str) -> None:
+        super().__init__(f"invalid function {user}/{function}: {reason}")
+        self.user = user
+        self.function = function
+        self.reason = reason
+
+
+class SchedulingError(FaabricError):
+    """The planner could not place a request."""
+
+
+class NoCapacityError(SchedulingError):
+    """A request needs more slots than the cluster will ever have."""
+
+    def __init__(self, requested: int, capacity: int) -> None:
+        super().__init__(
+            f"request needs {requested} slots but the cluster has {capacity}"
+        )
+        self.requested = requested
+        self.capacity = capacity
+
+
+class UnknownCallError(FaabricError):
+    """A result was awaited for a call id the runtime never issued."""
+
+    def __init__(self, message_id: int) -> None:
+        super().__init__(f"unknown call id {message_id}")
+        self.message_id = message_id
+
+
+class CallTimeoutError(FaabricError, TimeoutError):
+    """Waiting for a call's result took longer than allowed."""
+
+    def __init__(self, message_id: int, timeout: float) -> None:
+        super().__init__(f"call {message_id} gave no result within {timeout:g}s")
+        self.message_id = message_id
+        self.timeout = timeout
+
+
+class GranuleError(FaabricError):
+    """A granule (one wasm function call) failed.
+
+    Attributes:
+        function: ``user/function`` that failed.
+        detail: what went wrong, in words.
+    """
+
+    def __init__(self, function: str, detail: str) -> None:
+        super().__init__(f"{function}: {detail}")
+        self.function = function
+        self.detail = detail
+
+
+class GuestTrap(GranuleError):
+    """The guest trapped: unreachable, an out-of-bounds access, a bad host call..."""
+
+
+class GuestMemoryError(GuestTrap):
+    """The guest passed a host function a pointer or length outside its memory."""
+
+
+class GranuleTimeoutError(GranuleError, TimeoutError):
+    """The granule ran past its wall-time limit and was interrupted."""
+
+    def __init__(self, function: str, limit_seconds: float) -> None:
+        super().__init__(function, f"time limit of {limit_seconds:g}s exceeded")
+        self.limit_seconds = limit_seconds
+
+
+class GranuleOutOfMemoryError(GranuleError):
+    """The granule hit its linear-memory cap."""
+
+    def __init__(self, function: str, limit_bytes: int, detail: str = "") -> None:
+        text = f"memory cap of {limit_bytes} bytes exceeded"
+        super().__init__(function, f"{text} ({detail})" if detail else text)
+        self.limit_bytes = limit_bytes
+
+
+class MissingExportError(GranuleError):
+    """The module lacks an export the runtime needs (``_start``/``main``, a table...)."""
+
+
+class ChainedCallError(FaabricError):
+    """A chained call could not be made (for example, its function does not exist)."""
+
+
+class CallFailedError(FaabricError):
+    """An invocation finished with an error instead of a return value.
+
+    Raised by the client API for results whose ``error`` is set; the original
+    error class name is kept in ``kind``.
+    """
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+
+
+class ExecutionInterrupt(BaseException):
+    """Control flow that leaves a granule early on purpose; not a failure."""
+
+
+def _subclasses(cls: type) -> list[type]:
+    found = [cls]
+    for sub in cls.__subclasses__():
+        found.extend(_subclasses(sub))
+    return found
+

@@ -1,0 +1,109 @@
+"""A host: the slots of one machine, running calls on worker threads.
+
+A :class:`Host` owns its function store, its thread pool and its executor
+(the wasm runtime); nothing is global, so several hosts can share a process.
+It is an actor on the event loop: the planner gives it calls with
+:meth:`Host.execute`, and each finished call goes back to the planner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Callable
+
+from faabric.config import SystemConfig
+from faabric.exceptions import FaabricError, FunctionNotFoundError
+from faabric.executor import Executor, GranulePool
+from faabric.function_store import FunctionStore
+from faabric.messages import IdGenerator, Message, new_call
+
+log = logging.getLogger(__name__)
+
+
+class Host:
+    """One machine's worth of slots, serving calls from a planner."""
+
+    def __init__(
+        self,
+        config: SystemConfig,
+        planner,
+        executor_factory: Callable[["Host"], Executor],
+        host_id: str,
+    ) -> None:
+        self.id = host_id
+        self.config = config
+        self.planner = planner
+        self.functions = FunctionStore(config.functions_dir)
+        self.ids = IdGenerator()
+        self.pool = GranulePool(config.cores, config.slots, name=self.id)
+        self.executor = executor_factory(self)
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def start(self) -> None:
+        """Join the planner with this host's slots."""
+        self.loop = asyncio.get_running_loop()
+        self.planner.register_host(self.id, self.config.slots, self)
+
+    async def stop(self) -> None:
+        """Leave the planner, finish running calls and release the executor."""
+        self.planner.remove_host(self.id, "host stopped")
+        await asyncio.get_running_loop().run_in_executor(None, self.pool.shutdown)
+        self.executor.close()
+
+    def execute(self, messages: list[Message]) -> None:
+        """Start ``messages`` on worker threads (called on the event loop)."""
+        for message in messages:
+            self.pool.submit(self._run, message)
+
+    def _run(self, message: Message) -> None:
+        message.start_ns = time.time_ns()
+        try:
+            self.executor.execute(message, CallContext(self, message))
+        except FaabricError as error:
+            message.error = error.to_wire()
+        except Exception as error:  # a bug in the runtime: report it, keep serving
+            log.exception("call %s of %s failed inside the runtime", message.id, message.name)
+            message.error = {"kind": "InternalError", "message": f"{type(error).__name__}: {error}", "fields": {}}
+        message.finish_ns = time.time_ns()
+        message.executed_host = self.id
+        self.loop.call_soon_threadsafe(self.planner.set_result, message)
+
+
+class CallContext:
+    """What a running call may ask of its host, from its worker thread."""
+
+    __slots__ = ("host", "message")
+
+    def __init__(self, host: Host, message: Message) -> None:
+        self.host = host
+        self.message = message
+
+    def chain(self, function: str, input: bytes, func_ptr: int = 0) -> int:
+        """Submit a call of ``function`` (same user and app); return its id.
+
+        Raises:
+            FunctionNotFoundError: no such function is uploaded.
+        """
+        user = self.message.user
+        if not self.host.functions.exists(user, function):
+            raise FunctionNotFoundError(user, function)
+        call = new_call(
+            self.host.ids, user, function, input,
+            app_id=self.message.app_id, cmdline=self.message.cmdline, func_ptr=func_ptr,
+        )
+        self.host.loop.call_soon_threadsafe(self.host.planner.submit, [call])
+        return call.id
+
+    def await_result(self, message_id: int, timeout: float | None = None) -> Message:
+        """Block this worker (without holding a CPU permit) until call ``message_id`` finishes."""
+        timeout = self.host.config.chained_call_timeout if timeout is None else timeout
+        with self.host.pool.blocking():
+            future = asyncio.run_coroutine_threadsafe(
+                self.host.planner.wait_result(message_id, timeout), self.host.loop
+            )
+            return future.result()
+
+    def conf_flag(self, name: str) -> bool:
+        return name in self.host.config.conf_flags

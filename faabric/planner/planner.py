@@ -1,0 +1,168 @@
+"""The planner: knows the hosts, places calls on their slots, and stores results.
+
+The planner is an actor: all its methods run on one event loop, and its
+state is touched only there. Hosts reach it through the same four calls
+whether they live in this process or across a network: ``register_host``,
+``submit``, ``set_result`` and ``wait_result``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import logging
+from typing import Protocol
+
+from faabric.exceptions import CallTimeoutError, FaabricError, SchedulingError, UnknownCallError
+from faabric.messages import Message
+from faabric.planner.policies import POLICIES, Policy
+
+log = logging.getLogger(__name__)
+
+
+class HostLostError(FaabricError):
+    """The host running a call left the cluster before the call finished."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(f"host {host} was lost ({reason})")
+        self.host = host
+        self.reason = reason
+
+
+class HostHandle(Protocol):
+    """How the planner hands calls to a host."""
+
+    def execute(self, messages: list[Message]) -> None: ...
+
+
+@dataclasses.dataclass
+class _HostRecord:
+    handle: HostHandle
+    slots: int
+    used: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannerStatistics:
+    hosts: dict[str, tuple[int, int]]  # host -> (used slots, total slots)
+    queued: int
+    running: int
+    results_kept: int
+
+
+class Planner:
+    """Host registry, scheduler and result store of one cluster."""
+
+    def __init__(self, policy: str | Policy = "bin-pack", results_kept: int = 100_000) -> None:
+        if isinstance(policy, str):
+            if policy not in POLICIES:
+                raise SchedulingError(f"unknown policy {policy!r}; choose from {sorted(POLICIES)}")
+            policy = POLICIES[policy]
+        self._policy = policy
+        self._hosts: dict[str, _HostRecord] = {}
+        self._queue: collections.deque[Message] = collections.deque()
+        self._running: dict[int, str] = {}  # message id -> host id
+        self._queued_ids: set[int] = set()
+        self._results: collections.OrderedDict[int, Message] = collections.OrderedDict()
+        self._results_kept = results_kept
+        self._waiters: dict[int, list[asyncio.Future]] = {}
+
+    # Hosts -----------------------------------------------------------------
+
+    def register_host(self, host_id: str, slots: int, handle: HostHandle) -> None:
+        """Add (or refresh) a host with ``slots`` slots."""
+        record = self._hosts.get(host_id)
+        if record is None:
+            self._hosts[host_id] = _HostRecord(handle, slots)
+            log.info("host %s registered with %d slots", host_id, slots)
+        else:
+            record.handle, record.slots = handle, slots
+        self._dispatch()
+
+    def remove_host(self, host_id: str, reason: str = "removed") -> None:
+        """Forget a host; its running calls fail with :class:`HostLostError`."""
+        if self._hosts.pop(host_id, None) is None:
+            return
+        lost = [message_id for message_id, host in self._running.items() if host == host_id]
+        level = logging.WARNING if lost else logging.INFO
+        log.log(level, "host %s removed (%s); %d running calls lost", host_id, reason, len(lost))
+        error = HostLostError(host_id, reason).to_wire()
+        for message_id in lost:
+            del self._running[message_id]
+            self._store(Message(id=message_id, app_id=0, user="", function="", error=error, executed_host=host_id))
+
+    # Calls -----------------------------------------------------------------
+
+    def submit(self, messages: list[Message]) -> None:
+        """Queue calls; they start as soon as slots are free."""
+        for message in messages:
+            self._queue.append(message)
+            self._queued_ids.add(message.id)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        if not self._queue:
+            return
+        free = {host: r.slots - r.used for host, r in self._hosts.items() if r.slots > r.used}
+        if not free:
+            return
+        placement = self._policy(free, len(self._queue))
+        for host_id, count in placement.items():
+            record = self._hosts[host_id]
+            batch = [self._queue.popleft() for _ in range(min(count, len(self._queue)))]
+            for message in batch:
+                self._queued_ids.discard(message.id)
+                self._running[message.id] = host_id
+            record.used += len(batch)
+            record.handle.execute(batch)
+
+    def set_result(self, message: Message) -> None:
+        """Record a finished call, free its slot and wake whoever waits for it."""
+        host_id = self._running.pop(message.id, None)
+        record = self._hosts.get(host_id) if host_id else None
+        if record is not None:
+            record.used -= 1
+        self._store(message)
+        self._dispatch()
+
+    def _store(self, message: Message) -> None:
+        self._results[message.id] = message
+        if len(self._results) > self._results_kept:
+            self._results.popitem(last=False)
+        for waiter in self._waiters.pop(message.id, ()):
+            if not waiter.done():
+                waiter.set_result(message)
+
+    async def wait_result(self, message_id: int, timeout: float | None = None) -> Message:
+        """The finished message ``message_id``, once it has run.
+
+        Raises:
+            UnknownCallError: no call with this id was ever submitted.
+            CallTimeoutError: no result within ``timeout`` seconds.
+        """
+        result = self._results.get(message_id)
+        if result is not None:
+            return result
+        if message_id not in self._running and message_id not in self._queued_ids:
+            raise UnknownCallError(message_id)
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(message_id, []).append(waiter)
+        try:
+            return await asyncio.wait_for(waiter, timeout)
+        except asyncio.TimeoutError:
+            raise CallTimeoutError(message_id, timeout or 0) from None
+        finally:
+            waiters = self._waiters.get(message_id)
+            if waiters and waiter in waiters:
+                waiters.remove(waiter)
+                if not waiters:
+                    del self._waiters[message_id]
+
+    def statistics(self) -> PlannerStatistics:
+        return PlannerStatistics(
+            hosts={h: (r.used, r.slots) for h, r in self._hosts.items()},
+            queued=len(self._queue),
+            running=len(self._running),
+            results_kept=len(self._results),
+        )

@@ -1,0 +1,67 @@
+"""Proto-Faaslet snapshots: a granule's memory in a memfd, restored copy-on-write.
+
+:class:`MemorySnapshot` holds a copy of linear memory in an anonymous memory
+file. Restoring maps that file ``MAP_PRIVATE | MAP_FIXED`` over a fresh
+instance's linear memory: the granule sees the snapshot's bytes at once, only
+the pages it writes get copied, and its writes never reach the snapshot.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import os
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+_MAP_FAILED = ctypes.c_void_p(-1).value
+_MAP_FIXED = 0x10
+_MAP_ANONYMOUS = 0x20
+WASM_PAGE = 1 << 16
+
+
+def map_fixed(address: int, length: int, flags: int, fd: int = -1) -> None:
+    """``mmap`` with ``MAP_FIXED`` over ``[address, address+length)`` of our own memory."""
+    result = _libc.mmap(address, length, mmap.PROT_READ | mmap.PROT_WRITE, flags | _MAP_FIXED, fd, 0)
+    if result in (None, _MAP_FAILED) or result != address:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mmap over linear memory failed: {os.strerror(errno)}")
+
+
+class MemorySnapshot:
+    """Linear-memory contents plus the mutable globals they go with."""
+
+    def __init__(self, name: str, memory: memoryview, globals_: dict[str, int | float]) -> None:
+        self.size = len(memory)
+        self.globals = dict(globals_)
+        self._fd = os.memfd_create(f"faabric-snap-{name}", os.MFD_CLOEXEC)
+        os.ftruncate(self._fd, self.size)
+        written = 0
+        while written < self.size:  # pwrite may write less than asked
+            written += os.pwrite(self._fd, memory[written:], written)
+
+    @property
+    def pages(self) -> int:
+        return self.size // WASM_PAGE
+
+    def map_into(self, address: int) -> None:
+        """Map the snapshot copy-on-write at ``address`` (a linear memory's base)."""
+        map_fixed(address, self.size, mmap.MAP_PRIVATE, self._fd)
+
+    def read(self) -> bytes:
+        """The snapshot's bytes (for tests and transfer)."""
+        return os.pread(self._fd, self.size, 0)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def zero_pages(address: int, length: int) -> None:
+    """Replace ``[address, address+length)`` with fresh zero pages."""
+    map_fixed(address, length, mmap.MAP_PRIVATE | _MAP_ANONYMOUS)

@@ -1,0 +1,1 @@
+"""MPI for wasm programs: the guest ABI (``mpi.h``) and its host functions (not yet implemented)."""

@@ -1,0 +1,1 @@
+"""OpenMP for wasm programs: ``omp.h`` and the ``__kmpc_*`` runtime (not yet implemented)."""

@@ -1,0 +1,33 @@
+"""Shared fixtures: an isolated FAABRIC_HOME and an embedded cluster on uvloop."""
+
+from __future__ import annotations
+
+import pytest
+import uvloop
+import wasmtime
+
+from faabric.cluster import LocalCluster
+from faabric.config import FunctionLimits, SystemConfig
+
+
+def pytest_asyncio_loop_factories(config, item):
+    """Run every async test on uvloop, as the runtime itself does."""
+    return {"uvloop": uvloop.new_event_loop}
+
+
+@pytest.fixture
+def config(tmp_path) -> SystemConfig:
+    return SystemConfig.from_env(
+        env={}, home=tmp_path / "home", limits=FunctionLimits(memory_bytes=64 << 20, time_seconds=5.0)
+    )
+
+
+@pytest.fixture
+async def cluster(config):
+    async with LocalCluster(config=config) as running:
+        yield running
+
+
+def wat(text: str) -> bytes:
+    """Assemble a WAT module."""
+    return wasmtime.wat2wasm(text)
