@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 
 from faabric.config import FunctionLimits, SystemConfig
 from faabric.exceptions import FaabricError
-from faabric.function_store import check_name
+from faabric.function_store import FunctionStore, check_name
 from faabric.host import Host
 from faabric.messages import IdGenerator, Message, new_call
 from faabric.planner.planner import Planner
@@ -95,6 +95,7 @@ class LocalCluster:
     def __init__(self, hosts: int = 1, config: SystemConfig | None = None, policy: str = "bin-pack") -> None:
         self.config = config or SystemConfig.from_env()
         self.planner = Planner(policy)
+        self.functions = FunctionStore(self.config.functions_dir)
         self.ids = IdGenerator()
         self._host_count = hosts
         self.hosts: list[Host] = []
@@ -107,7 +108,7 @@ class LocalCluster:
         self.engine = await loop.run_in_executor(None, WasmEngine, self.config.cache_dir)
         factory = _wasm_runtime_factory(self.engine)
         for number in range(1, self._host_count + 1):
-            host = Host(self.config, self.planner, factory, host_id=f"local-{number}")
+            host = Host(self.config, self.planner, factory, host_id=f"local-{number}", functions=self.functions)
             await host.start()
             self.hosts.append(host)
         return self
@@ -142,7 +143,7 @@ class LocalCluster:
         await asyncio.get_running_loop().run_in_executor(
             None, runtime.validate, user, function, data, limits or self.config.limits
         )
-        self.hosts[0].functions.save(user, function, data, limits)
+        self.functions.save(user, function, data, limits)
 
     async def invoke(
         self,

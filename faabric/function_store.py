@@ -34,6 +34,7 @@ class FunctionStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.generation = 0  # bumped by every save through this object
 
     def _dir(self, user: str, function: str) -> Path:
         return self.root / check_name("user", user) / check_name("function", function)
@@ -48,6 +49,7 @@ class FunctionStore:
         else:
             _atomic_write(limits_path, json.dumps(dataclasses.asdict(limits)).encode())
         _atomic_write(directory / WASM_FILE, wasm)
+        self.generation += 1
 
     def version(self, user: str, function: str) -> tuple[int, int, int]:
         """A cheap token that changes whenever the function is uploaded again."""

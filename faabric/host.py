@@ -9,6 +9,7 @@ It is an actor on the event loop: the planner gives it calls with
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from typing import Callable
@@ -31,15 +32,18 @@ class Host:
         planner,
         executor_factory: Callable[["Host"], Executor],
         host_id: str,
+        functions: FunctionStore | None = None,
     ) -> None:
         self.id = host_id
         self.config = config
         self.planner = planner
-        self.functions = FunctionStore(config.functions_dir)
+        self.functions = functions or FunctionStore(config.functions_dir)
         self.ids = IdGenerator()
         self.pool = GranulePool(config.cores, config.slots, name=self.id)
         self.executor = executor_factory(self)
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._finished: collections.deque[Message] = collections.deque()
+        self._flush_scheduled = False
 
     async def start(self) -> None:
         """Join the planner with this host's slots."""
@@ -68,7 +72,16 @@ class Host:
             message.error = {"kind": "InternalError", "message": f"{type(error).__name__}: {error}", "fields": {}}
         message.finish_ns = time.time_ns()
         message.executed_host = self.id
-        self.loop.call_soon_threadsafe(self.planner.set_result, message)
+        self._finished.append(message)
+        if not self._flush_scheduled:  # one loop wake-up carries every result finished meanwhile
+            self._flush_scheduled = True
+            self.loop.call_soon_threadsafe(self._flush_results)
+
+    def _flush_results(self) -> None:
+        self._flush_scheduled = False  # before draining, so no result is left behind
+        finished = self._finished
+        while finished:
+            self.planner.set_result(finished.popleft())
 
 
 class CallContext:

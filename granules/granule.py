@@ -9,7 +9,6 @@ writes is visible to the next.
 
 from __future__ import annotations
 
-import ctypes
 import math
 import re
 
@@ -23,6 +22,7 @@ from faabric.exceptions import (
     GuestTrap,
     MissingExportError,
 )
+from granules import raw
 from granules.engine import EPOCH_TICK_SECONDS, WasmEngine
 from granules.guest_memory import GuestMemory
 from granules.snapshot import WASM_PAGE, MemorySnapshot
@@ -40,26 +40,48 @@ class ProtoFunction:
         self.name = name
         self.limits = limits
         self.module = engine.module(wasm)
-        exports = {item.name: item.type for item in self.module.exports}
-        self.entry = next((e for e in ENTRY_EXPORTS if isinstance(exports.get(e), wasmtime.FuncType)), None)
-        if self.entry is None:
+        exports = {item.name: (index, item.type) for index, item in enumerate(self.module.exports)}
+
+        def func_export(export: str) -> tuple[int, wasmtime.FuncType] | None:
+            found = exports.get(export)
+            return found if found and isinstance(found[1], wasmtime.FuncType) else None
+
+        entry = next((func_export(e) for e in ENTRY_EXPORTS if func_export(e)), None)
+        if entry is None:
             raise MissingExportError(name, "module exports neither _start nor main")
-        if not isinstance(exports.get("memory"), wasmtime.MemoryType):
+        memory = exports.get("memory")
+        if memory is None or not isinstance(memory[1], wasmtime.MemoryType):
             raise MissingExportError(name, "module exports no linear memory named 'memory'")
-        self.global_names = [
-            export for export, kind in exports.items() if isinstance(kind, wasmtime.GlobalType) and kind.mutable
+        self.memory_index = memory[0]
+        self.entry_index, self.entry_params, self.entry_result = _signature(entry)
+        table = exports.get(TABLE_EXPORT)
+        self.table_index = table[0] if table and isinstance(table[1], wasmtime.TableType) else None
+        zygote = func_export(ZYGOTE_EXPORT)
+        self.zygote = _signature(zygote) if zygote else None
+        self.global_indices = [
+            index for index, kind in exports.values() if isinstance(kind, wasmtime.GlobalType) and kind.mutable
         ]
         self.pre = engine.instance_pre(self.module)
-        self.has_zygote = isinstance(exports.get(ZYGOTE_EXPORT), wasmtime.FuncType)
         self.snapshot = self._capture()
+        self.idle: list[Granule] = []  # reset-ready granules (list ops are atomic under the GIL)
+
+    @property
+    def has_zygote(self) -> bool:
+        return self.zygote is not None
 
     def _capture(self) -> MemorySnapshot:
         granule = Granule(self, limits=self.limits, wasi=_quiet_wasi(), snapshot=None)
-        if self.has_zygote:
-            code = granule.call_export(ZYGOTE_EXPORT)
+        if self.zygote is not None:
+            code = granule.call_signature(*self.zygote)
             if code not in (0, None):
                 raise GuestTrap(self.name, f"_faasm_zygote returned {code}")
         return MemorySnapshot(self.name.replace("/", "-"), granule.memory.view, granule.read_globals())
+
+
+def _signature(found: tuple[int, wasmtime.FuncType]) -> tuple[int, int, str | None]:
+    index, func_type = found
+    results = raw.type_codes(func_type.results)
+    return index, len(func_type.params), results[:1] or None
 
 
 def _quiet_wasi() -> wasmtime.WasiConfig:
@@ -90,61 +112,79 @@ class Granule:
         self.store.set_limits(memory_size=limits.memory_bytes)
         self.store.set_epoch_deadline(math.ceil(limits.time_seconds / EPOCH_TICK_SECONDS) + 1)
         self.store.set_wasi(wasi)
+        self.ctx = raw.context(self.store)
+        self._memory = None
         try:
-            self.instance = proto.pre.instantiate(self.store)
-        except wasmtime.WasmtimeError as error:
+            self.instance = raw.instantiate(proto.pre, self.ctx)
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
             raise self._classify(error) from None
-        self.exports = self.instance.exports(self.store)
-        self._memory = self.exports["memory"]
+        self._memory = raw.export_at(self.ctx, self.instance, proto.memory_index).of.memory
         if snapshot is not None:
             self._restore(snapshot)
-        self.memory = GuestMemory(proto.name, self._memory, self.store)
+        self.memory = GuestMemory(proto.name, self.ctx, self._memory)
 
     def _restore(self, snapshot: MemorySnapshot) -> None:
-        missing = snapshot.pages - self._memory.size(self.store)
-        if missing > 0:
-            try:
-                self._memory.grow(self.store, missing)
-            except wasmtime.WasmtimeError:
-                raise GranuleOutOfMemoryError(
-                    self.proto.name, self.limits.memory_bytes, f"snapshot needs {snapshot.size} bytes"
-                ) from None
-        snapshot.map_into(ctypes.addressof(self._memory.data_ptr(self.store).contents))
-        for name, value in snapshot.globals.items():
-            self.exports[name].set_value(self.store, value)
+        missing = snapshot.pages - raw.memory_size(self.ctx, self._memory) // WASM_PAGE
+        if missing > 0 and raw.memory_grow(self.ctx, self._memory, missing) is None:
+            raise GranuleOutOfMemoryError(
+                self.proto.name, self.limits.memory_bytes, f"snapshot needs {snapshot.size} bytes"
+            )
+        snapshot.map_into(raw.memory_base(self.ctx, self._memory))
+        for index, value in snapshot.globals.items():
+            raw.global_set(self.ctx, raw.export_at(self.ctx, self.instance, index).of.global_, value)
 
-    def read_globals(self) -> dict[str, int | float]:
-        return {name: self.exports[name].value(self.store) for name in self.proto.global_names}
+    def reset(self, wasi: wasmtime.WasiConfig, snapshot: MemorySnapshot) -> None:
+        """Make this granule as good as new for another call: snapshot memory, globals, WASI."""
+        self.host_error = None
+        self.store.set_wasi(wasi)
+        self.store.set_epoch_deadline(math.ceil(self.limits.time_seconds / EPOCH_TICK_SECONDS) + 1)
+        self._restore(snapshot)
+
+    def release(self, keep_at_most: int) -> None:
+        """Offer this granule, after a clean call, for reuse by its function.
+
+        Granules whose memory grew past the snapshot are dropped: the extra
+        pages would count against the next call's memory cap.
+        """
+        idle = self.proto.idle
+        if len(idle) < keep_at_most and raw.memory_size(self.ctx, self._memory) == self.proto.snapshot.size:
+            idle.append(self)
+
+    def read_globals(self) -> dict:
+        """Raw values of the module's mutable globals, by export index."""
+        return {
+            index: raw.global_get(self.ctx, raw.export_at(self.ctx, self.instance, index).of.global_)
+            for index in self.proto.global_indices
+        }
 
     def run_entry(self, func_ptr: int = 0) -> int:
         """Run the module's entry point, or function-table entry ``func_ptr``; return its code."""
-        if func_ptr:
-            table = self.exports.get(TABLE_EXPORT)
-            if not isinstance(table, wasmtime.Table):
-                raise MissingExportError(self.proto.name, f"chaining by pointer needs the {TABLE_EXPORT} export")
-            func = table.get(self.store, func_ptr) if 0 <= func_ptr < table.size(self.store) else None
-            if not isinstance(func, wasmtime.Func):
-                raise GuestTrap(self.proto.name, f"function pointer {func_ptr} is not in the function table")
-            return self._call(func, func_ptr=func_ptr)
-        return self.call_export(self.proto.entry)
+        if not func_ptr:
+            return self.call_signature(self.proto.entry_index, self.proto.entry_params, self.proto.entry_result)
+        if self.proto.table_index is None:
+            raise MissingExportError(self.proto.name, f"chaining by pointer needs the {TABLE_EXPORT} export")
+        table = raw.export_at(self.ctx, self.instance, self.proto.table_index).of.table
+        func = raw.table_func(self.ctx, table, func_ptr)
+        if func is None:
+            raise GuestTrap(self.proto.name, f"function pointer {func_ptr} is not in the function table")
+        func_type = raw.func_type(self.ctx, func)
+        result = raw.type_codes(func_type.results)[:1] or None
+        return self._call(func, len(func_type.params), result)
 
-    def call_export(self, name: str) -> int:
-        return self._call(self.exports[name])
+    def call_signature(self, index: int, params: int, result: str | None) -> int:
+        """Call the exported function at export ``index`` (all-zero arguments)."""
+        return self._call(raw.export_at(self.ctx, self.instance, index).of.func, params, result)
 
-    def _call(self, func: wasmtime.Func, func_ptr: int = 0) -> int:
-        params = func.type(self.store).params
-        args = [0] * len(params)  # main(argc, argv) exported directly, or a no-argument function
+    def _call(self, func, params: int, result: str | None) -> int:
         try:
-            result = func(self.store, *args)
+            value = raw.call(self.ctx, func, [0] * params, result)  # main(argc, argv) gets zeros
         except wasmtime.ExitTrap as exit_trap:
             return exit_trap.code
         except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
             raise self._classify(error) from None
-        except BaseException as error:  # a host function's exception, re-raised by wasmtime-py
-            raise self._classify(error) from None
         if self.host_error is not None:
             raise self._classify(self.host_error)
-        return result if isinstance(result, int) else 0
+        return value if isinstance(value, int) else 0
 
     def _classify(self, error: BaseException) -> BaseException:
         """Turn what wasmtime raised into the runtime's typed error."""
@@ -162,11 +202,10 @@ class Granule:
 
     def _near_memory_cap(self) -> bool:
         """Whether linear memory is within an eighth of the cap (a failed grow is likely)."""
-        memory = getattr(self, "_memory", None)
-        if memory is None:
+        if self._memory is None:
             return False
         cap = self.limits.memory_bytes
-        return memory.data_len(self.store) + max(cap // 8, WASM_PAGE) > cap
+        return raw.memory_size(self.ctx, self._memory) + max(cap // 8, WASM_PAGE) > cap
 
 
 def describe_wasm_error(error: BaseException) -> str:

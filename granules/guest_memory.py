@@ -10,12 +10,12 @@ from __future__ import annotations
 import ctypes
 import struct
 
-from wasmtime import WasmtimeError
-
 from faabric.exceptions import GuestMemoryError
+from granules import raw
 
 _U32 = struct.Struct("<I")
 _I32 = struct.Struct("<i")
+WASM_PAGE = 1 << 16
 
 
 def as_pointer(value: int) -> int:
@@ -26,21 +26,21 @@ def as_pointer(value: int) -> int:
 class GuestMemory:
     """A view of one granule's linear memory, refreshed whenever it may have grown."""
 
-    def __init__(self, function: str, memory, store) -> None:
+    def __init__(self, function: str, ctx, memory) -> None:
         self._function = function
+        self._ctx = ctx
         self._memory = memory
-        self._store = store
         self.base = 0
         self.view = memoryview(b"")
         self.refresh()
 
     def refresh(self) -> None:
         """Re-read base and size (linear memory may have grown)."""
-        size = self._memory.data_len(self._store)
-        base = ctypes.addressof(self._memory.data_ptr(self._store).contents)
+        size = raw.memory_size(self._ctx, self._memory)
+        base = raw.memory_base(self._ctx, self._memory)
         if base != self.base or size != len(self.view):
             self.base = base
-            self.view = memoryview((ctypes.c_ubyte * size).from_address(base)).cast("B")
+            self.view = memoryview((ctypes.c_ubyte * size).from_address(base)).cast("B") if size else memoryview(b"")
 
     @property
     def size(self) -> int:
@@ -75,6 +75,8 @@ class GuestMemory:
     def read_cstr(self, pointer: int, what: str = "string", limit: int = 1 << 16) -> str:
         """A NUL-terminated UTF-8 string of at most ``limit`` bytes."""
         offset = self.check(pointer, 0, what)
+        if offset >= len(self.view):
+            raise GuestMemoryError(self._function, f"{what} at {offset:#x} is outside linear memory")
         end = min(len(self.view), offset + limit + 1)
         data = bytes(self.view[offset:end])
         nul = data.find(b"\0")
@@ -102,10 +104,9 @@ class GuestMemory:
         Raises:
             GuestMemoryError: the memory cap does not allow the growth.
         """
-        pages = max(1, -(-nbytes // 65536))
-        try:
-            old_pages = self._memory.grow(self._store, pages)
-        except WasmtimeError:
-            raise GuestMemoryError(self._function, f"cannot grow memory by {pages} pages for host data") from None
+        pages = max(1, -(-nbytes // WASM_PAGE))
+        previous = raw.memory_grow(self._ctx, self._memory, pages)
+        if previous is None:
+            raise GuestMemoryError(self._function, f"cannot grow memory by {pages} pages for host data")
         self.refresh()
-        return old_pages * 65536
+        return previous * WASM_PAGE

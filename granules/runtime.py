@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shlex
 import threading
+import time
 
 import wasmtime
 
@@ -45,6 +46,19 @@ class _Capture:
         return b"".join(self.chunks)
 
 
+RECHECK_SECONDS = 1.0
+
+
+class _CachedProto:
+    __slots__ = ("proto", "version", "generation", "checked_at")
+
+    def __init__(self, proto: ProtoFunction, version: object, generation: int, checked_at: float) -> None:
+        self.proto, self.version, self.generation, self.checked_at = proto, version, generation, checked_at
+
+    def fresh(self, now: float, generation: int) -> bool:
+        return self.generation == generation and now - self.checked_at < RECHECK_SECONDS
+
+
 class WasmRuntime:
     """Executes calls of uploaded wasm functions; one per host."""
 
@@ -52,7 +66,8 @@ class WasmRuntime:
         self.engine = engine
         self.functions = functions
         self.config = config
-        self._protos: dict[str, tuple[object, ProtoFunction]] = {}
+        self._protos: dict[str, _CachedProto] = {}
+        self._sandboxes: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def validate(self, user: str, function: str, wasm: bytes, limits: FunctionLimits) -> ProtoFunction:
@@ -63,34 +78,67 @@ class WasmRuntime:
             raise InvalidFunctionError(user, function, error.reason) from None
 
     def prepare(self, user: str, function: str) -> ProtoFunction:
-        """The current :class:`ProtoFunction` of ``user/function``."""
+        """The current :class:`ProtoFunction` of ``user/function``.
+
+        An upload through this process's store is seen at once; one made by
+        another process is seen within :data:`RECHECK_SECONDS`.
+        """
         name = f"{user}/{function}"
-        version = self.functions.version(user, function)
         cached = self._protos.get(name)
-        if cached is not None and cached[0] == version:
-            return cached[1]
+        now = time.monotonic()
+        if cached is not None and cached.fresh(now, self.functions.generation):
+            return cached.proto
         with self._lock:
+            generation = self.functions.generation
+            version = self.functions.version(user, function)
             cached = self._protos.get(name)
-            if cached is None or cached[0] != version:
+            if cached is None or cached.version != version:
                 stored = self.functions.load(user, function)
-                cached = (version, self.validate(user, function, stored.wasm, stored.limits or self.config.limits))
+                proto = self.validate(user, function, stored.wasm, stored.limits or self.config.limits)
+                cached = _CachedProto(proto, version, generation, now)
                 self._protos[name] = cached
-        return cached[1]
+            else:
+                cached.generation, cached.checked_at = generation, now
+        return cached.proto
+
+    def _sandbox(self, user: str) -> str:
+        path = self._sandboxes.get(user)
+        if path is None:
+            directory = self.config.sandbox_dir / user
+            directory.mkdir(parents=True, exist_ok=True)
+            path = self._sandboxes[user] = str(directory)
+        return path
 
     def new_granule(self, message: Message, stdout=None, stderr=None) -> Granule:
-        """A granule for ``message``, restored from its function's snapshot."""
+        """A granule for ``message``, restored from its function's snapshot.
+
+        An idle granule of the same function is reused when there is one: it
+        is reset to the snapshot (memory remapped, globals restored, a fresh
+        WASI context), which is cheaper than a new Store and instance.
+        """
         proto = self.prepare(message.user, message.function)
+        wasi = self._wasi(message, stdout, stderr)
+        idle = proto.idle
+        while idle:
+            try:
+                granule = idle.pop()
+            except IndexError:  # another thread took the last one
+                break
+            granule.reset(wasi, proto.snapshot)
+            return granule
+        return Granule(proto, proto.limits, wasi, proto.snapshot)
+
+    def _wasi(self, message: Message, stdout, stderr) -> wasmtime.WasiConfig:
         wasi = wasmtime.WasiConfig()
-        wasi.argv = [message.function, *shlex.split(message.cmdline)]
-        wasi.env = list(message.env.items())
+        wasi.argv = [message.function, *shlex.split(message.cmdline)] if message.cmdline else [message.function]
+        if message.env:
+            wasi.env = list(message.env.items())
         if stdout is not None:
             wasi.stdout_custom = stdout
         if stderr is not None:
             wasi.stderr_custom = stderr
-        sandbox = self.config.sandbox_dir / message.user
-        sandbox.mkdir(parents=True, exist_ok=True)
-        wasi.preopen_dir(str(sandbox), "/")
-        return Granule(proto, proto.limits, wasi, proto.snapshot)
+        wasi.preopen_dir(self._sandbox(message.user), "/")
+        return wasi
 
     def execute(self, message: Message, context) -> None:
         """Run ``message`` to completion; fill in its return value, stdout and stderr.
@@ -107,6 +155,7 @@ class WasmRuntime:
                 message.return_value = granule.run_entry(message.func_ptr)
             finally:
                 ACTIVE_CALL.reset(token)
+            granule.release(self.config.cores * 2)
         finally:
             message.stdout = stdout.value()
             message.stderr = stderr.value()

@@ -12,7 +12,7 @@ import ctypes
 import mmap
 import os
 
-_libc = ctypes.CDLL(None, use_errno=True)
+_libc = ctypes.PyDLL(None, use_errno=True)  # mmap is quick: keep the GIL (see granules.raw)
 _libc.mmap.restype = ctypes.c_void_p
 _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
 _MAP_FAILED = ctypes.c_void_p(-1).value
@@ -30,9 +30,12 @@ def map_fixed(address: int, length: int, flags: int, fd: int = -1) -> None:
 
 
 class MemorySnapshot:
-    """Linear-memory contents plus the mutable globals they go with."""
+    """Linear-memory contents plus the mutable globals they go with.
 
-    def __init__(self, name: str, memory: memoryview, globals_: dict[str, int | float]) -> None:
+    ``globals`` maps a global's export index to its value, kept opaque here.
+    """
+
+    def __init__(self, name: str, memory: memoryview, globals_: dict) -> None:
         self.size = len(memory)
         self.globals = dict(globals_)
         self._fd = os.memfd_create(f"faabric-snap-{name}", os.MFD_CLOEXEC)

@@ -1,0 +1,150 @@
+"""Compile C and C++ to wasm32-wasi granules: the compiler behind ``faabric cc``.
+
+Uses Debian's wasm toolchain (clang, wasm-ld, wasi-libc, wasm32 compiler-rt,
+and libc++ for C++). Only the wasm32-wasi headers are searched, never the
+host's glibc ones: a header wasi-libc lacks is a compile error, not a silent
+fallback to ``/usr/include``. Calls into the host (``faasm.h``, ``mpi.h``,
+``omp.h``) stay undefined and become ``env`` imports.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Sequence
+
+from faabric.exceptions import ToolchainError
+
+__all__ = ["include_dirs", "build_command", "compile_wasm"]
+
+SYSROOT = Path("/usr")
+WASI_INCLUDE = SYSROOT / "include" / "wasm32-wasi"
+WASI_LIB = SYSROOT / "lib" / "wasm32-wasi"
+LIBCXX_INCLUDE = WASI_INCLUDE / "c++" / "v1"
+CXX_SUFFIXES = frozenset({".cc", ".cpp", ".cxx", ".c++", ".C"})
+
+_C_PACKAGES = "clang lld wasi-libc libclang-rt-dev-wasm32"
+# Debian 12 has no unversioned libc++abi-dev-wasm32; libc++-dev-wasm32 pulls it in.
+_CXX_PACKAGES = "libc++-dev-wasm32 libc++abi-14-dev-wasm32"
+_PACKAGE_ROOT = Path(__file__).resolve().parent
+
+
+def include_dirs() -> list[Path]:
+    """Our guest header directories: faasm's, then MPI's and OpenMP's if present."""
+    dirs = [_PACKAGE_ROOT / "include"]
+    for shim in ("mpi_shim", "openmp_shim"):
+        candidate = _PACKAGE_ROOT.parent / shim / "include"
+        if candidate.is_dir():
+            dirs.append(candidate)
+    return dirs
+
+
+def _missing(what: Sequence[str], cxx: bool) -> ToolchainError:
+    packages = _C_PACKAGES + (" " + _CXX_PACKAGES if cxx else "")
+    return ToolchainError(
+        f"the wasm32-wasi toolchain is incomplete (missing: {', '.join(what)}); "
+        f"install it with: sudo apt-get install {packages}"
+    )
+
+
+def _ask_clang(clang: str, *args: str) -> str:
+    result = subprocess.run([clang, *args], capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+@functools.lru_cache(maxsize=8)
+def _probe(clang: str, cxx: bool) -> str:
+    """Checks the toolchain behind ``clang``; returns clang's resource directory."""
+    missing = []
+    linker = _ask_clang(clang, "--target=wasm32-wasi", "-print-prog-name=wasm-ld")
+    if not (linker and (Path(linker).is_file() or shutil.which(linker))):
+        missing.append("wasm-ld (lld)")
+    if not (WASI_INCLUDE / "stdio.h").is_file() or not (WASI_LIB / "libc.a").is_file():
+        missing.append(f"wasi-libc ({WASI_INCLUDE}, {WASI_LIB})")
+    builtins = _ask_clang(clang, "--target=wasm32-wasi", "-print-libgcc-file-name")
+    if not (builtins and Path(builtins).is_file()):
+        missing.append(f"wasm32 compiler-rt ({builtins or 'libclang_rt.builtins-wasm32.a'})")
+    if cxx and not all(
+        p.is_file()
+        for p in (LIBCXX_INCLUDE / "vector", WASI_LIB / "libc++.a", WASI_LIB / "libc++abi.a")
+    ):
+        missing.append(f"wasm32 libc++/libc++abi ({LIBCXX_INCLUDE})")
+    resource_dir = _ask_clang(clang, "-print-resource-dir")
+    if not resource_dir or not (Path(resource_dir) / "include" / "stddef.h").is_file():
+        missing.append("clang's builtin headers")
+    if missing:
+        raise _missing(missing, cxx)
+    return resource_dir
+
+
+def build_command(
+    sources: Sequence[str | Path],
+    output: str | Path | None = None,
+    extra_flags: Sequence[str] = (),
+) -> list[str]:
+    """The clang command line that compiles ``sources`` to one wasm module.
+
+    Raises ToolchainError if the toolchain is missing or incomplete.
+    """
+    if not sources:
+        raise ToolchainError("no source files given")
+    paths = [Path(s) for s in sources]
+    cxx = any(p.suffix in CXX_SUFFIXES for p in paths)
+    clang = shutil.which("clang++" if cxx else "clang")
+    if clang is None:
+        raise _missing(["clang++" if cxx else "clang"], cxx)
+    resource_dir = Path(_probe(clang, cxx))
+    out = Path(output) if output is not None else paths[0].with_suffix(".wasm")
+
+    # -nostdinc drops every default search path (including /usr/include);
+    # add back only the wasm ones, libc++ first so its #include_next works.
+    system = ([LIBCXX_INCLUDE] if cxx else []) + [resource_dir / "include", WASI_INCLUDE]
+    cmd = [clang, "--target=wasm32-wasi", f"--sysroot={SYSROOT}", "-nostdinc"]
+    if cxx:
+        cmd.append("-nostdinc++")
+    for directory in system:
+        cmd += ["-isystem", str(directory)]
+    cmd += [f"-I{d}" for d in include_dirs()]
+    cmd += ["-O2", "-msimd128"]
+    if cxx:
+        cmd.append("-fno-exceptions")
+    if "-fopenmp" in extra_flags:
+        # Real atomic instructions on ordinary (unshared) memory: threads share pages.
+        cmd += ["-matomics", "-mbulk-memory"]
+    cmd += ["-Wl,--allow-undefined", "-Wl,--export-table"]
+    if not any(flag.startswith("-g") for flag in extra_flags):
+        # Debian's libc.a carries DWARF: it would make modules ~6x larger.
+        # The "name" section stays, so traps still show function names.
+        cmd.append("-Wl,--strip-debug")
+    cmd += list(extra_flags)
+    cmd += [str(p) for p in paths]
+    cmd += ["-o", str(out)]
+    return cmd
+
+
+def compile_wasm(
+    sources: Sequence[str | Path],
+    output: str | Path | None = None,
+    extra_flags: Sequence[str] = (),
+) -> Path:
+    """Compiles C or C++ ``sources`` to a wasm32-wasi module and returns its path.
+
+    The output defaults to the first source with a ``.wasm`` suffix. Raises
+    ToolchainError if the toolchain is missing or the compiler fails (the
+    message then carries clang's diagnostics).
+    """
+    cmd = build_command(sources, output, extra_flags)
+    out = Path(cmd[-1])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as exc:
+        raise ToolchainError(f"could not run {cmd[0]}: {exc}") from exc
+    if result.returncode != 0:
+        names = ", ".join(str(s) for s in sources)
+        raise ToolchainError(
+            f"compiling {names} failed (exit {result.returncode}):\n{result.stderr.strip()}"
+        )
+    return out
