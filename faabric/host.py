@@ -93,21 +93,34 @@ class CallContext:
         self.host = host
         self.message = message
 
-    def chain(self, function: str, input: bytes, func_ptr: int = 0) -> int:
+    def chain(self, function: str, input: bytes, func_ptr: int = 0, **fields) -> int:
         """Submit a call of ``function`` (same user and app); return its id.
+
+        ``fields`` sets further :class:`Message` fields (MPI rank, group...).
 
         Raises:
             FunctionNotFoundError: no such function is uploaded.
         """
+        return self.chain_many([(function, input, func_ptr, fields)])[0]
+
+    def chain_many(self, calls: list[tuple[str, bytes, int, dict]]) -> list[int]:
+        """Submit several chained calls at once, as one batch for the planner.
+
+        Each entry is ``(function, input, func_ptr, fields)``; returns their ids.
+        """
         user = self.message.user
-        if not self.host.functions.exists(user, function):
-            raise FunctionNotFoundError(user, function)
-        call = new_call(
-            self.host.ids, user, function, input,
-            app_id=self.message.app_id, cmdline=self.message.cmdline, func_ptr=func_ptr,
-        )
-        self.host.loop.call_soon_threadsafe(self.host.planner.submit, [call])
-        return call.id
+        messages = []
+        for function, input, func_ptr, fields in calls:
+            if not self.host.functions.exists(user, function):
+                raise FunctionNotFoundError(user, function)
+            messages.append(
+                new_call(
+                    self.host.ids, user, function, input,
+                    app_id=self.message.app_id, cmdline=self.message.cmdline, func_ptr=func_ptr, **fields,
+                )
+            )
+        self.host.loop.call_soon_threadsafe(self.host.planner.submit, messages)
+        return [message.id for message in messages]
 
     def await_result(self, message_id: int, timeout: float | None = None) -> Message:
         """Block this worker (without holding a CPU permit) until call ``message_id`` finishes."""

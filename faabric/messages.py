@@ -28,6 +28,14 @@ class Message:
     cmdline: str = ""
     func_ptr: int = 0
     env: dict[str, str] = dataclasses.field(default_factory=dict)
+    # MPI: the world this call is a rank of (0: not an MPI call).
+    mpi_world_id: int = 0
+    mpi_rank: int = 0
+    mpi_world_size: int = 0
+    # Threads (OpenMP) and other groups of calls that run together.
+    group_id: int = 0
+    group_index: int = 0
+    snapshot_key: str = ""
     # Filled in when the call has run.
     return_value: int | None = None
     output: bytes = b""
