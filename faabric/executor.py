@@ -2,23 +2,27 @@
 
 A :class:`Host` knows nothing about wasm. It hands each :class:`Message` to
 an :class:`Executor` (the wasm runtime in ``granules`` implements it) on a
-worker thread, through a :class:`GranulePool`. While a call waits for
-something (a chained call's result, an MPI message), it leaves its CPU
-permit so another call can run: the pool runs at most ``cores`` calls at
-once, but never deadlocks on calls that wait for each other.
+worker thread of a :class:`GranulePool`. The pool keeps ``cores`` threads
+taking calls; while a call waits for something (a chained call's result, an
+MPI message) inside :meth:`GranulePool.blocking`, another thread takes its
+place, so calls that wait for each other never deadlock the pool and
+waiting never burns a core.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
+import logging
 import queue
-from typing import TYPE_CHECKING, Iterator, Protocol
+import threading
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
 from faabric.messages import Message
 
 if TYPE_CHECKING:
     from faabric.host import CallContext
+
+log = logging.getLogger(__name__)
 
 
 class Executor(Protocol):
@@ -30,37 +34,74 @@ class Executor(Protocol):
 
 
 class GranulePool:
-    """Worker threads for calls, with at most ``cores`` of them running at once."""
+    """About ``cores`` worker threads running calls, plus stand-ins for waiting ones.
+
+    Fewer threads means less contention for the GIL on the Python parts of a
+    call; stand-ins keep the pool busy while calls wait. A thread that finds
+    the pool over strength after its call (a waiter woke up) retires.
+    """
 
     def __init__(self, cores: int, max_threads: int, name: str) -> None:
-        self._threads = concurrent.futures.ThreadPoolExecutor(
-            max_workers=max_threads, thread_name_prefix=name
-        )
-        # CPU permits as tokens in a C-implemented queue: cheaper than a Semaphore.
-        self._permits: queue.SimpleQueue[None] = queue.SimpleQueue()
-        for _ in range(cores):
-            self._permits.put(None)
         self.cores = cores
+        self._max_threads = max(cores, max_threads)
+        self._name = name
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads: set[threading.Thread] = set()
+        self._blocked = 0
+        self._closed = False
+        with self._lock:
+            for _ in range(cores):
+                self._spawn()
 
-    def submit(self, fn, *args) -> concurrent.futures.Future:
-        """Run ``fn(*args)`` on a worker thread once a CPU permit is free."""
-        return self._threads.submit(self._with_permit, fn, *args)
+    def _spawn(self) -> None:
+        thread = threading.Thread(target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True)
+        self._threads.add(thread)
+        thread.start()
 
-    def _with_permit(self, fn, *args):
-        self._permits.get()
-        try:
-            return fn(*args)
-        finally:
-            self._permits.put(None)
+    def _work(self) -> None:
+        me = threading.current_thread()
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                break
+            fn, args = job
+            try:
+                fn(*args)
+            except BaseException:  # noqa: B036 - a worker must survive any job
+                log.exception("job %s failed on %s", fn, me.name)
+            with self._lock:
+                if len(self._threads) - self._blocked > self.cores:
+                    break  # over strength: a stand-in's waiter is back
+        with self._lock:
+            self._threads.discard(me)
+
+    def submit(self, fn: Callable, *args) -> None:
+        """Run ``fn(*args)`` on a worker thread."""
+        if self._closed:
+            raise RuntimeError("pool is shut down")
+        self._jobs.put((fn, args))
 
     @contextlib.contextmanager
     def blocking(self) -> Iterator[None]:
-        """Give up the caller's CPU permit while it waits; take it back after."""
-        self._permits.put(None)
+        """Mark the calling worker as waiting; a stand-in thread takes its place."""
+        with self._lock:
+            self._blocked += 1
+            running = len(self._threads) - self._blocked
+            if running < self.cores and len(self._threads) < self._max_threads and not self._closed:
+                self._spawn()
         try:
             yield
         finally:
-            self._permits.get()
+            with self._lock:
+                self._blocked -= 1
 
-    def shutdown(self) -> None:
-        self._threads.shutdown(wait=True, cancel_futures=True)
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Finish queued calls, then stop every thread."""
+        self._closed = True
+        with self._lock:
+            threads = list(self._threads)
+        for _ in range(len(threads) + self._max_threads):
+            self._jobs.put(None)
+        for thread in threads:
+            thread.join(timeout)

@@ -65,6 +65,11 @@ class ProtoFunction:
         self.snapshot = self._capture()
         self.idle: list[Granule] = []  # reset-ready granules (list ops are atomic under the GIL)
 
+    def close(self) -> None:
+        """Release idle granules and the snapshot."""
+        self.idle.clear()
+        self.snapshot.close()
+
     @property
     def has_zygote(self) -> bool:
         return self.zygote is not None

@@ -161,4 +161,7 @@ class WasmRuntime:
             message.stderr = stderr.value()
 
     def close(self) -> None:
+        """Drop every granule and snapshot now, while the interpreter is fully alive."""
+        for cached in self._protos.values():
+            cached.proto.close()
         self._protos.clear()

@@ -1,5 +1,17 @@
-"""Benchmark commands (``faabric bench ...``)."""
+"""Benchmark commands (``faabric bench ...``).
+
+Each prints an aligned table; with ``--json`` the last line of stdout is one
+JSON object (see :mod:`faabric.bench.report`). Targets are shown with a
+verdict but never make a command fail.
+"""
+
+from __future__ import annotations
+
+import click
 
 
-def commands() -> list:
-    return []
+def commands() -> list[click.Command]:
+    from faabric.bench.invoke import invoke_command
+    from faabric.bench.startup import startup_command
+
+    return [startup_command, invoke_command]

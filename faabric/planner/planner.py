@@ -67,6 +67,8 @@ class Planner:
         self._results: collections.OrderedDict[int, Message] = collections.OrderedDict()
         self._results_kept = results_kept
         self._waiters: dict[int, list[asyncio.Future]] = {}
+        self._app_results: dict[int, list[Message]] = {}
+        self._app_waiters: dict[int, list[tuple[int, asyncio.Future]]] = {}
 
     # Hosts -----------------------------------------------------------------
 
@@ -129,10 +131,48 @@ class Planner:
     def _store(self, message: Message) -> None:
         self._results[message.id] = message
         if len(self._results) > self._results_kept:
-            self._results.popitem(last=False)
+            evicted = self._results.popitem(last=False)[1]
+            self._app_results.pop(evicted.app_id, None)
         for waiter in self._waiters.pop(message.id, ()):
             if not waiter.done():
                 waiter.set_result(message)
+        if message.app_id:
+            app = self._app_results.setdefault(message.app_id, [])
+            app.append(message)
+            waiting = self._app_waiters.get(message.app_id)
+            if waiting:
+                for expected, waiter in list(waiting):
+                    if len(app) >= expected and not waiter.done():
+                        waiter.set_result(list(app))
+                        waiting.remove((expected, waiter))
+
+    def app_results(self, app_id: int) -> list[Message]:
+        """Every finished message of app ``app_id`` so far (calls it chained included)."""
+        return list(self._app_results.get(app_id, ()))
+
+    async def wait_app(self, app_id: int, expected: int, timeout: float | None = None) -> list[Message]:
+        """Wait until ``expected`` messages of app ``app_id`` have finished; return them.
+
+        Raises:
+            CallTimeoutError: fewer than ``expected`` finished within ``timeout``.
+        """
+        done = self._app_results.get(app_id, [])
+        if len(done) >= expected:
+            return list(done)
+        waiter = asyncio.get_running_loop().create_future()
+        entry = (expected, waiter)
+        self._app_waiters.setdefault(app_id, []).append(entry)
+        try:
+            return await asyncio.wait_for(waiter, timeout)
+        except asyncio.TimeoutError:
+            raise CallTimeoutError(app_id, timeout or 0) from None
+        finally:
+            waiting = self._app_waiters.get(app_id)
+            if waiting is not None:
+                if entry in waiting:
+                    waiting.remove(entry)
+                if not waiting:
+                    del self._app_waiters[app_id]
 
     async def wait_result(self, message_id: int, timeout: float | None = None) -> Message:
         """The finished message ``message_id``, once it has run.
