@@ -1,0 +1,105 @@
+"""The planner's scheduling and result store, driven directly (no threads, no wasm)."""
+
+import asyncio
+
+import pytest
+
+from faabric.exceptions import CallTimeoutError, SchedulingError, UnknownCallError
+from faabric.messages import IdGenerator, new_call
+from faabric.planner.planner import HostLostError, Planner
+
+
+class RecordingHost:
+    """Collects what the planner hands it; the test finishes calls by hand."""
+
+    def __init__(self) -> None:
+        self.received = []
+
+    def execute(self, messages):
+        self.received.extend(messages)
+
+
+def calls(n):
+    ids = IdGenerator()
+    return [new_call(ids, "demo", "f") for _ in range(n)]
+
+
+def finish(planner, message, value=0):
+    message.return_value, message.finish_ns = value, 1
+    planner.set_result(message)
+
+
+async def test_calls_beyond_free_slots_wait_and_start_as_slots_free_up():
+    planner, host = Planner(), RecordingHost()
+    planner.register_host("h", 2, host)
+    batch = calls(5)
+    planner.submit(batch)
+    assert host.received == batch[:2]
+    finish(planner, batch[0])
+    assert host.received == batch[:3]
+    for message in batch[1:3]:
+        finish(planner, message)
+    assert host.received == batch
+    assert planner.statistics().hosts["h"] == (2, 2)
+
+
+async def test_slots_are_all_returned_after_every_call_finishes():
+    planner, host = Planner(), RecordingHost()
+    planner.register_host("h", 3, host)
+    batch = calls(10)
+    planner.submit(batch)
+    while len([m for m in host.received if not m.finish_ns]):
+        finish(planner, next(m for m in host.received if not m.finish_ns))
+    stats = planner.statistics()
+    assert stats.hosts["h"] == (0, 3) and stats.queued == 0 and stats.running == 0
+
+
+async def test_wait_result_returns_the_finished_message():
+    planner, host = Planner(), RecordingHost()
+    planner.register_host("h", 1, host)
+    (message,) = calls(1)
+    planner.submit([message])
+    waiter = asyncio.ensure_future(planner.wait_result(message.id, timeout=5))
+    await asyncio.sleep(0)
+    finish(planner, message, 7)
+    assert (await waiter).return_value == 7
+
+
+async def test_unknown_ids_and_timeouts_raise_typed_errors():
+    planner, host = Planner(), RecordingHost()
+    planner.register_host("h", 1, host)
+    with pytest.raises(UnknownCallError):
+        await planner.wait_result(424242)
+    (message,) = calls(1)
+    planner.submit([message])
+    with pytest.raises(CallTimeoutError):
+        await planner.wait_result(message.id, timeout=0.01)
+
+
+async def test_a_lost_host_fails_its_running_calls_naming_it():
+    planner, host = Planner(), RecordingHost()
+    planner.register_host("h", 2, host)
+    (message,) = calls(1)
+    planner.submit([message])
+    planner.remove_host("h", "stopped sending keep-alives")
+    result = await planner.wait_result(message.id, timeout=1)
+    assert result.error["kind"] == HostLostError.__name__
+    assert "h" in result.error["message"]
+
+
+async def test_wait_app_gathers_every_message_of_an_app():
+    planner, host = Planner(), RecordingHost()
+    planner.register_host("h", 4, host)
+    batch = calls(3)
+    for message in batch:
+        message.app_id = 99
+    planner.submit(batch)
+    waiter = asyncio.ensure_future(planner.wait_app(99, 3, timeout=5))
+    for message in batch:
+        finish(planner, message)
+    assert {m.id for m in await waiter} == {m.id for m in batch}
+
+
+def test_unknown_policies_are_rejected():
+    with pytest.raises(SchedulingError, match="unknown policy"):
+        Planner("round-robin")
