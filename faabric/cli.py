@@ -14,6 +14,7 @@ import click
 
 from faabric.cluster import CallResult, LocalCluster
 from faabric.config import FunctionLimits, SystemConfig, parse_size
+from faabric.cli_cluster import planner_option
 from faabric.exceptions import FaabricError
 
 EXIT_ERROR = 1
@@ -61,6 +62,15 @@ def _emit(result: CallResult) -> None:
     if result.error is not None:
         raise result.error
     sys.exit((result.return_value or 0) & 0xFF)
+
+
+def _cluster(config: SystemConfig, planner: str | None):
+    """The embedded runtime, or a connection to the planner of a running cluster."""
+    if planner:
+        from faabric.client import connect
+
+        return connect(planner)
+    return LocalCluster(config=config)
 
 
 def _input_bytes(data: str | None, input_file: Path | None) -> bytes:
@@ -142,18 +152,19 @@ def run(data, input_file, memory_limit, time_limit, program: Path, args) -> None
 
 
 @main.command()
+@planner_option
 @with_limits
 @click.argument("user")
 @click.argument("function")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_cli_errors
-def upload(memory_limit, time_limit, user: str, function: str, file: Path) -> None:
-    """Store FILE as USER/FUNCTION in the local function store ($FAABRIC_HOME)."""
+def upload(planner, memory_limit, time_limit, user: str, function: str, file: Path) -> None:
+    """Store FILE as USER/FUNCTION: in $FAABRIC_HOME, or on the cluster of --planner."""
     config = SystemConfig.from_env()
     wasm = _build(file, config)
 
     async def go() -> None:
-        async with LocalCluster(config=config) as cluster:
+        async with _cluster(config, planner) as cluster:
             await cluster.upload(user, function, wasm, _limits(config, memory_limit, time_limit))
 
     _run_async(go())
@@ -161,18 +172,19 @@ def upload(memory_limit, time_limit, user: str, function: str, file: Path) -> No
 
 
 @main.command()
+@planner_option
 @click.option("--input", "data", help="Input data for the call.")
 @click.option("--input-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--cmdline", default="", help="Command line (argv after the function name).")
 @click.argument("user")
 @click.argument("function")
 @_cli_errors
-def invoke(data, input_file, cmdline: str, user: str, function: str) -> None:
-    """Run the uploaded function USER/FUNCTION once."""
+def invoke(planner, data, input_file, cmdline: str, user: str, function: str) -> None:
+    """Run the uploaded function USER/FUNCTION once (embedded, or on --planner's cluster)."""
     config = SystemConfig.from_env()
 
     async def go() -> CallResult:
-        async with LocalCluster(config=config) as cluster:
+        async with _cluster(config, planner) as cluster:
             return await cluster.invoke(
                 user, function, _input_bytes(data, input_file), cmdline=cmdline, raise_on_error=False
             )
@@ -185,11 +197,15 @@ def bench() -> None:
     """Benchmarks that print a table (and with --json, one JSON object last)."""
 
 
-def _register_benchmarks() -> None:
+def _register_commands() -> None:
     from faabric.bench import commands
+    from faabric.cli_cluster import COMMANDS
 
     for command in commands():
         bench.add_command(command)
+    for command in COMMANDS:
+        command.callback = _cli_errors(command.callback)
+        main.add_command(command)
 
 
-_register_benchmarks()
+_register_commands()

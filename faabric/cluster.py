@@ -25,6 +25,8 @@ from faabric.function_store import FunctionStore, check_name
 from faabric.host import Host
 from faabric.messages import IdGenerator, Message, new_call
 from faabric.planner.planner import Planner
+from faabric.state import open_global_tier
+from faabric.state.client import StateClient
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +36,7 @@ class CallResult:
     Attributes:
         error: the typed exception the call failed with, or None.
         queue_ms, run_ms: time waiting for a slot, and time running.
+        ranks: for an MPI invocation, every rank's own result, by rank.
     """
 
     id: int
@@ -47,6 +50,7 @@ class CallResult:
     queue_ms: float
     run_ms: float
     error: FaabricError | None
+    ranks: tuple["CallResult", ...] = ()
 
     @classmethod
     def from_message(cls, message: Message) -> "CallResult":
@@ -83,7 +87,7 @@ class Call:
     cmdline: str = ""
 
 
-def _wasm_runtime_factory(engine):
+def wasm_runtime_factory(engine):
     from granules.runtime import WasmRuntime
 
     return lambda host: WasmRuntime(engine, host.functions, host.config)
@@ -92,8 +96,13 @@ def _wasm_runtime_factory(engine):
 class LocalCluster:
     """A planner and ``hosts`` hosts in this process (the embedded runtime)."""
 
-    def __init__(self, hosts: int = 1, config: SystemConfig | None = None, policy: str = "bin-pack") -> None:
+    def __init__(
+        self, hosts: int = 1, config: SystemConfig | None = None, policy: str = "bin-pack", redis_url: str | None = None
+    ) -> None:
         self.config = config or SystemConfig.from_env()
+        if redis_url is not None:  # the global state tier; else the config's, else in memory
+            self.config = dataclasses.replace(self.config, redis_url=redis_url)
+        self.global_tier = None
         self.planner = Planner(policy)
         self.functions = FunctionStore(self.config.functions_dir)
         self.ids = IdGenerator()
@@ -105,10 +114,20 @@ class LocalCluster:
         from granules.engine import WasmEngine
 
         loop = asyncio.get_running_loop()
+        self.global_tier = open_global_tier(self.config.redis_url)  # one, shared by every host
+        try:
+            await loop.run_in_executor(None, self.global_tier.ping)  # a bad Redis URL fails here
+        except BaseException:
+            self.global_tier.close()
+            self.global_tier = None
+            raise
         self.engine = await loop.run_in_executor(None, WasmEngine, self.config.cache_dir)
-        factory = _wasm_runtime_factory(self.engine)
+        factory = wasm_runtime_factory(self.engine)
         for number in range(1, self._host_count + 1):
-            host = Host(self.config, self.planner, factory, host_id=f"local-{number}", functions=self.functions)
+            host = Host(
+                self.config, self.planner, factory, host_id=f"local-{number}", functions=self.functions,
+                global_tier=self.global_tier,
+            )
             await host.start()
             self.hosts.append(host)
         return self
@@ -120,12 +139,20 @@ class LocalCluster:
         if self.engine is not None:
             self.engine.close()
             self.engine = None
+        if self.global_tier is not None:
+            self.global_tier.close()
+            self.global_tier = None
 
     async def __aenter__(self) -> "LocalCluster":
         return await self.start()
 
     async def __aexit__(self, *exc_info) -> None:
         await self.stop()
+
+    def state(self, user: str, host: int = 0) -> StateClient:
+        """The async state API of ``user`` on host number ``host`` (its local tier)."""
+        check_name("user", user)
+        return StateClient(self.hosts[host].state, user)
 
     async def upload(
         self, user: str, function: str, wasm: bytes | bytearray | str | os.PathLike, limits: FunctionLimits | None = None
@@ -155,10 +182,15 @@ class LocalCluster:
         env: dict[str, str] | None = None,
         timeout: float | None = None,
         raise_on_error: bool = True,
+        mpi_world_size: int = 0,
     ) -> CallResult:
         """Call a function and wait for it.
 
         With ``raise_on_error=False`` a failed call's error is in the result instead.
+        With ``mpi_world_size`` N > 1 the call is rank 0 of an MPI world: its
+        ``MPI_Init`` starts ranks 1..N-1; the result is rank 0's, with every
+        rank's result in ``ranks`` and, if any rank failed, the error of the
+        rank that failed first (not of the ranks stopped because of it).
 
         Raises:
             FunctionNotFoundError, InvalidFunctionError, GuestTrap,
@@ -166,11 +198,36 @@ class LocalCluster:
             CallTimeoutError: no result within ``timeout`` seconds.
         """
         data = input.encode() if isinstance(input, str) else input
-        message = new_call(self.ids, user, function, data, cmdline=cmdline, env=dict(env or {}))
+        message = new_call(
+            self.ids, user, function, data, cmdline=cmdline, env=dict(env or {}), mpi_world_size=mpi_world_size
+        )
         self.planner.submit([message])
         done = await self.planner.wait_result(message.id, timeout)
         result = CallResult.from_message(done)
+        if mpi_world_size > 1 and done.mpi_world_id:
+            result = await self._mpi_result(done, timeout)
         return result.raise_for_error() if raise_on_error else result
+
+    async def _mpi_result(self, rank_zero: Message, timeout: float | None) -> CallResult:
+        """Wait for every rank of rank 0's world; rank 0's result with ``ranks`` and the first failure."""
+        size, world = rank_zero.mpi_world_size, rank_zero.mpi_world_id
+        while True:
+            done = await self.planner.wait_app(rank_zero.app_id, size, timeout)
+            ranks = {m.mpi_rank: m for m in done if m.mpi_world_id == world}
+            if len(ranks) >= size:
+                break
+            size = rank_zero.mpi_world_size + len(done) - len(ranks)  # other calls of the app finished too
+        results = tuple(CallResult.from_message(ranks[rank]) for rank in sorted(ranks))
+        failed = [(ranks[i].finish_ns, i, r) for i, r in enumerate(results) if r.error is not None]
+        error = None
+        if failed:
+            causes = [f for f in failed if type(f[2].error).__name__ != "MpiWorldFailedError"] or failed
+            _, rank, first = min(causes)
+            error = first.error
+            if getattr(error, "rank", -1) < 0 or not str(error).startswith("MPI"):
+                error.args = (f"rank {rank} of MPI world {world}: {error}",)
+            error.mpi_rank = rank
+        return dataclasses.replace(results[0], error=error, ranks=results)
 
     async def invoke_batch(self, calls: Iterable[Call], timeout: float | None = None) -> list[CallResult]:
         """Submit many calls at once and wait for all; failures are in each result's ``error``."""

@@ -50,7 +50,10 @@ class SystemConfig:
     slots: int = 64
     limits: FunctionLimits = FunctionLimits()
     chained_call_timeout: float = 300.0
+    mpi_timeout: float = 300.0  # longest an MPI rank may wait for a message or a collective
     conf_flags: frozenset[str] = frozenset()
+    omp_mode: str = "shared"  # OpenMP threads: "shared" memory, or "snapshot" (Faabric's diff/merge)
+    redis_url: str | None = None  # the global state tier; in memory when unset
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "SystemConfig":
@@ -64,6 +67,8 @@ class SystemConfig:
                 values["cores"] = int(env["FAABRIC_CORES"])
             if "FAABRIC_SLOTS" in env:
                 values["slots"] = int(env["FAABRIC_SLOTS"])
+            if "FAABRIC_MPI_TIMEOUT" in env:
+                values["mpi_timeout"] = float(env["FAABRIC_MPI_TIMEOUT"])
             limits = FunctionLimits(
                 memory_bytes=parse_size(env.get("FAABRIC_MEMORY_LIMIT", str(FunctionLimits.memory_bytes))),
                 time_seconds=float(env.get("FAABRIC_TIME_LIMIT", FunctionLimits.time_seconds)),
@@ -73,8 +78,14 @@ class SystemConfig:
         values["limits"] = limits
         flags = env.get("FAABRIC_CONF_FLAGS", "")
         values["conf_flags"] = frozenset(f for f in flags.split(",") if f)
+        if env.get("FAABRIC_REDIS"):
+            values["redis_url"] = env["FAABRIC_REDIS"]
+        if "FAABRIC_OMP_MODE" in env:
+            values["omp_mode"] = env["FAABRIC_OMP_MODE"]
         values.update(overrides)
         config = cls(**values)
+        if config.omp_mode not in ("shared", "snapshot"):
+            raise ConfigError(f"omp_mode must be 'shared' or 'snapshot', got {config.omp_mode!r}")
         if config.cores < 1 or config.slots < 1:
             raise ConfigError("cores and slots must be at least 1")
         return config

@@ -26,6 +26,19 @@ __all__ = [
     "MissingExportError",
     "ChainedCallError",
     "CallFailedError",
+    "MpiError",
+    "MpiAbortError",
+    "MpiWorldFailedError",
+    "MpiDeadlockError",
+    "StateError",
+    "StateValueError",
+    "StateKeyError",
+    "InvalidStateKeyError",
+    "StateRangeError",
+    "StateFileError",
+    "StateLockTimeoutError",
+    "StateBackendUnavailableError",
+    "OpenMPError",
     "ExecutionInterrupt",
 ]
 
@@ -168,6 +181,123 @@ class CallFailedError(FaabricError):
     def __init__(self, kind: str, detail: str) -> None:
         super().__init__(f"{kind}: {detail}")
         self.kind = kind
+        self.detail = detail
+
+
+class StateError(FaabricError):
+    """A state operation failed."""
+
+
+class StateValueError(StateError):
+    """An operation on one value failed; ``user`` and ``key`` name the value."""
+
+    def __init__(self, user: str, key: str, detail: str) -> None:
+        shown = key if len(key) <= 80 else key[:77] + "..."
+        super().__init__(f"state {user}/{shown!r}: {detail}")
+        self.user = user
+        self.key = shown
+        self.detail = detail
+
+
+class StateKeyError(StateValueError):
+    """The key has no value in either tier."""
+
+    def __init__(self, user: str, key: str) -> None:
+        super().__init__(user, key, "no such key")
+
+
+class InvalidStateKeyError(StateValueError):
+    """The key is empty or longer than the runtime accepts."""
+
+
+class StateRangeError(StateValueError):
+    """An offset, length or size is negative or reaches past the value.
+
+    Attributes:
+        offset, length: the range asked for; size: the value's size.
+    """
+
+    def __init__(self, user: str, key: str, offset: int, length: int, size: int, detail: str = "") -> None:
+        text = detail or f"range [{offset}, +{length}) is outside the value of {size} bytes"
+        super().__init__(user, key, text)
+        self.offset = offset
+        self.length = length
+        self.size = size
+
+
+class StateFileError(StateValueError):
+    """``write_state_from_file`` got a path outside the sandbox, or one it cannot read."""
+
+
+class StateLockTimeoutError(StateValueError, TimeoutError):
+    """A state lock was not acquired within ``timeout`` seconds."""
+
+    def __init__(self, user: str, key: str, timeout: float) -> None:
+        super().__init__(user, key, f"lock not acquired within {timeout:g}s")
+        self.timeout = timeout
+
+
+class StateBackendUnavailableError(StateError):
+    """The global state tier (Redis) cannot be reached or failed mid-request."""
+
+    def __init__(self, backend: str, detail: str) -> None:
+        super().__init__(f"state backend {backend} is unavailable: {detail}")
+        self.backend = backend
+        self.detail = detail
+
+
+class MpiError(FaabricError):
+    """An MPI call failed. MPI errors are fatal (``MPI_ERRORS_ARE_FATAL``): the
+    rank traps and its whole world ends.
+
+    Attributes:
+        function: the MPI function, e.g. ``MPI_Recv``.
+        rank: the rank (in ``MPI_COMM_WORLD``) that called it; -1 if unknown.
+        world_id: the MPI world.
+        error_class: the MPI error class (``MPI_ERR_TRUNCATE`` is 14...).
+        error_name: its name.
+        detail: what went wrong, in words.
+    """
+
+    def __init__(
+        self, error_class: int, error_name: str, detail: str, function: str = "", rank: int = -1, world_id: int = 0
+    ) -> None:
+        where = f"{function or 'MPI'} on rank {rank}" if rank >= 0 else (function or "MPI")
+        super().__init__(f"{where} of world {world_id}: {error_name}: {detail}")
+        self.error_class = error_class
+        self.error_name = error_name
+        self.detail = detail
+        self.function = function
+        self.rank = rank
+        self.world_id = world_id
+
+
+class MpiAbortError(MpiError):
+    """A rank called ``MPI_Abort``; ``error_code`` is the code it passed."""
+
+    def __init__(self, error_code: int, function: str = "MPI_Abort", rank: int = -1, world_id: int = 0) -> None:
+        super().__init__(16, "MPI_Abort", f"called with error code {error_code}", function, rank, world_id)
+        self.error_code = error_code
+
+
+class MpiWorldFailedError(MpiError):
+    """This rank was stopped because rank ``failed_rank`` of its world failed."""
+
+    def __init__(self, failed_rank: int, reason: str, function: str = "", rank: int = -1, world_id: int = 0) -> None:
+        super().__init__(15, "MPI_ERR_OTHER", f"rank {failed_rank} failed: {reason}", function, rank, world_id)
+        self.failed_rank = failed_rank
+        self.reason = reason
+
+
+class MpiDeadlockError(MpiError, TimeoutError):
+    """Every rank of a world waits for another, or a wait outlived the MPI timeout."""
+
+
+class OpenMPError(FaabricError):
+    """An OpenMP program misused the runtime (an unknown schedule, unlocking a lock it does not hold...)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"OpenMP: {detail}")
         self.detail = detail
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import inspect
 import logging
 import time
 from typing import Callable
@@ -19,6 +20,7 @@ from faabric.exceptions import FaabricError, FunctionNotFoundError
 from faabric.executor import Executor, GranulePool
 from faabric.function_store import FunctionStore
 from faabric.messages import IdGenerator, Message, new_call
+from faabric.state import GlobalTier, LocalState, open_global_tier
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ class Host:
         executor_factory: Callable[["Host"], Executor],
         host_id: str,
         functions: FunctionStore | None = None,
+        global_tier: GlobalTier | None = None,
     ) -> None:
         self.id = host_id
         self.config = config
@@ -41,6 +44,8 @@ class Host:
         self.ids = IdGenerator()
         self.pool = GranulePool(config.cores, config.slots, name=self.id)
         self.executor = executor_factory(self)
+        # The local state tier; its global tier is shared if given, else chosen from the config.
+        self.state = LocalState(global_tier or open_global_tier(config.redis_url), owns_global_tier=global_tier is None)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._finished: collections.deque[Message] = collections.deque()
         self._flush_scheduled = False
@@ -48,13 +53,18 @@ class Host:
     async def start(self) -> None:
         """Join the planner with this host's slots."""
         self.loop = asyncio.get_running_loop()
-        self.planner.register_host(self.id, self.config.slots, self)
+        registered = self.planner.register_host(self.id, self.config.slots, self)
+        if inspect.isawaitable(registered):  # a planner in another process answers
+            await registered
 
     async def stop(self) -> None:
         """Leave the planner, finish running calls and release the executor."""
-        self.planner.remove_host(self.id, "host stopped")
+        removed = self.planner.remove_host(self.id, "host stopped")
+        if inspect.isawaitable(removed):
+            await removed
         await asyncio.get_running_loop().run_in_executor(None, self.pool.shutdown)
         self.executor.close()
+        self.state.close()
 
     def execute(self, messages: list[Message]) -> None:
         """Start ``messages`` on worker threads (called on the event loop)."""
@@ -63,8 +73,12 @@ class Host:
 
     def _run(self, message: Message) -> None:
         message.start_ns = time.time_ns()
+        context = CallContext(self, message)
         try:
-            self.executor.execute(message, CallContext(self, message))
+            try:
+                self.executor.execute(message, context)
+            finally:
+                context.finish()
         except FaabricError as error:
             message.error = error.to_wire()
         except Exception as error:  # a bug in the runtime: report it, keep serving
@@ -80,18 +94,33 @@ class Host:
     def _flush_results(self) -> None:
         self._flush_scheduled = False  # before draining, so no result is left behind
         finished = self._finished
-        while finished:
-            self.planner.set_result(finished.popleft())
+        batch = [finished.popleft() for _ in range(len(finished))]
+        if batch:
+            self.planner.set_results(batch)
 
 
 class CallContext:
     """What a running call may ask of its host, from its worker thread."""
 
-    __slots__ = ("host", "message")
+    __slots__ = ("host", "message", "_on_finish")
 
     def __init__(self, host: Host, message: Message) -> None:
         self.host = host
         self.message = message
+        self._on_finish: list[Callable[[], None]] = []
+
+    def on_finish(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` when the call ends, however it ends (e.g. release its locks)."""
+        self._on_finish.append(callback)
+
+    def finish(self) -> None:
+        """Run the ``on_finish`` callbacks, newest first."""
+        while self._on_finish:
+            callback = self._on_finish.pop()
+            try:
+                callback()
+            except Exception:
+                log.exception("cleanup after call %s failed", self.message.id)
 
     def chain(self, function: str, input: bytes, func_ptr: int = 0, **fields) -> int:
         """Submit a call of ``function`` (same user and app); return its id.

@@ -61,6 +61,8 @@ class ProtoFunction:
         self.global_indices = [
             index for index, kind in exports.values() if isinstance(kind, wasmtime.GlobalType) and kind.mutable
         ]
+        # WASI functions the module imports: a granule's WASI context offers only these.
+        self.wasi_imports = frozenset(i.name for i in self.module.imports if i.module == "wasi_snapshot_preview1")
         self.pre = engine.instance_pre(self.module)
         self.snapshot = self._capture()
         self.idle: list[Granule] = []  # reset-ready granules (list ops are atomic under the GIL)
@@ -124,6 +126,8 @@ class Granule:
         except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
             raise self._classify(error) from None
         self._memory = raw.export_at(self.ctx, self.instance, proto.memory_index).of.memory
+        self._entry = raw.export_at(self.ctx, self.instance, proto.entry_index).of.func
+        self._globals = [raw.export_at(self.ctx, self.instance, i).of.global_ for i in proto.global_indices]
         if snapshot is not None:
             self._restore(snapshot)
         self.memory = GuestMemory(proto.name, self.ctx, self._memory)
@@ -135,8 +139,8 @@ class Granule:
                 self.proto.name, self.limits.memory_bytes, f"snapshot needs {snapshot.size} bytes"
             )
         snapshot.map_into(raw.memory_base(self.ctx, self._memory))
-        for index, value in snapshot.globals.items():
-            raw.global_set(self.ctx, raw.export_at(self.ctx, self.instance, index).of.global_, value)
+        for handle, value in zip(self._globals, snapshot.globals.values()):
+            raw.global_set(self.ctx, handle, value)
 
     def reset(self, wasi: wasmtime.WasiConfig, snapshot: MemorySnapshot) -> None:
         """Make this granule as good as new for another call: snapshot memory, globals, WASI."""
@@ -156,16 +160,15 @@ class Granule:
             idle.append(self)
 
     def read_globals(self) -> dict:
-        """Raw values of the module's mutable globals, by export index."""
+        """Raw values of the module's mutable globals, by export index (in ``proto.global_indices`` order)."""
         return {
-            index: raw.global_get(self.ctx, raw.export_at(self.ctx, self.instance, index).of.global_)
-            for index in self.proto.global_indices
+            index: raw.global_get(self.ctx, handle) for index, handle in zip(self.proto.global_indices, self._globals)
         }
 
     def run_entry(self, func_ptr: int = 0) -> int:
         """Run the module's entry point, or function-table entry ``func_ptr``; return its code."""
         if not func_ptr:
-            return self.call_signature(self.proto.entry_index, self.proto.entry_params, self.proto.entry_result)
+            return self._call(self._entry, self.proto.entry_params, self.proto.entry_result)
         if self.proto.table_index is None:
             raise MissingExportError(self.proto.name, f"chaining by pointer needs the {TABLE_EXPORT} export")
         table = raw.export_at(self.ctx, self.instance, self.proto.table_index).of.table

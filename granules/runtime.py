@@ -117,7 +117,7 @@ class WasmRuntime:
         WASI context), which is cheaper than a new Store and instance.
         """
         proto = self.prepare(message.user, message.function)
-        wasi = self._wasi(message, stdout, stderr)
+        wasi = self._wasi(proto, message, stdout, stderr)
         idle = proto.idle
         while idle:
             try:
@@ -128,16 +128,21 @@ class WasmRuntime:
             return granule
         return Granule(proto, proto.limits, wasi, proto.snapshot)
 
-    def _wasi(self, message: Message, stdout, stderr) -> wasmtime.WasiConfig:
+    def _wasi(self, proto: ProtoFunction, message: Message, stdout, stderr) -> wasmtime.WasiConfig:
+        """The call's WASI context, with only what the module can use (see ProtoFunction.wasi_imports)."""
         wasi = wasmtime.WasiConfig()
-        wasi.argv = [message.function, *shlex.split(message.cmdline)] if message.cmdline else [message.function]
-        if message.env:
+        uses = proto.wasi_imports
+        if "args_get" in uses:
+            wasi.argv = [message.function, *shlex.split(message.cmdline)] if message.cmdline else [message.function]
+        if message.env and "environ_get" in uses:
             wasi.env = list(message.env.items())
-        if stdout is not None:
-            wasi.stdout_custom = stdout
-        if stderr is not None:
-            wasi.stderr_custom = stderr
-        wasi.preopen_dir(self._sandbox(message.user), "/")
+        if "fd_write" in uses:
+            if stdout is not None:
+                wasi.stdout_custom = stdout
+            if stderr is not None:
+                wasi.stderr_custom = stderr
+        if "fd_prestat_get" in uses:  # how wasi-libc finds its directories: only then is one needed
+            wasi.preopen_dir(self._sandbox(message.user), "/")
         return wasi
 
     def execute(self, message: Message, context) -> None:

@@ -29,6 +29,13 @@ _C_PACKAGES = "clang lld wasi-libc libclang-rt-dev-wasm32"
 # Debian 12 has no unversioned libc++abi-dev-wasm32; libc++-dev-wasm32 pulls it in.
 _CXX_PACKAGES = "libc++-dev-wasm32 libc++abi-14-dev-wasm32"
 _PACKAGE_ROOT = Path(__file__).resolve().parent
+# -fopenmp builds link the guest half of the OpenMP runtime, which wraps
+# these libc functions (thread-safe heap growth and stdio; see the file).
+OPENMP_GUEST_RUNTIME = _PACKAGE_ROOT.parent / "openmp_shim" / "guest" / "omp_runtime.c"
+OPENMP_WRAPPED = (
+    "malloc", "free", "calloc", "realloc", "aligned_alloc", "posix_memalign", "sbrk",
+    "__wasi_fd_write", "printf", "fprintf", "vprintf", "vfprintf", "puts", "fputs", "putchar", "putc", "fputc", "fwrite", "fflush",
+)
 
 
 def include_dirs() -> list[Path]:
@@ -110,9 +117,14 @@ def build_command(
     cmd += ["-O2", "-msimd128"]
     if cxx:
         cmd.append("-fno-exceptions")
-    if "-fopenmp" in extra_flags:
+    openmp = "-fopenmp" in extra_flags
+    if openmp:
         # Real atomic instructions on ordinary (unshared) memory: threads share pages.
-        cmd += ["-matomics", "-mbulk-memory"]
+        # wasi-libc's errno is _Thread_local; with atomics on, clang needs this
+        # model for it (it stays one plain global, as in the non-threaded libc).
+        cmd += ["-matomics", "-mbulk-memory", "-ftls-model=local-exec"]
+        # --undefined pulls each real function in: wasm-ld skips wrapping a symbol nothing else names.
+        cmd += [f"-Wl,--wrap={symbol},--undefined={symbol}" for symbol in OPENMP_WRAPPED]
     cmd += ["-Wl,--allow-undefined", "-Wl,--export-table"]
     if not any(flag.startswith("-g") for flag in extra_flags):
         # Debian's libc.a carries DWARF: it would make modules ~6x larger.
@@ -120,6 +132,8 @@ def build_command(
         cmd.append("-Wl,--strip-debug")
     cmd += list(extra_flags)
     cmd += [str(p) for p in paths]
+    if openmp:
+        cmd += ["-x", "c", str(OPENMP_GUEST_RUNTIME), "-x", "none"]
     cmd += ["-o", str(out)]
     return cmd
 

@@ -1,1 +1,2 @@
-"""MPI for wasm programs: the guest ABI (``mpi.h``) and its host functions (not yet implemented)."""
+"""MPI for wasm programs: the guest ABI (``include/mpi.h``, :mod:`mpi_shim.abi`)
+and its host functions (:mod:`mpi_shim.host`), delegating to :mod:`faabric.mpi`."""

@@ -31,3 +31,26 @@ async def cluster(config):
 def wat(text: str) -> bytes:
     """Assemble a WAT module."""
     return wasmtime.wat2wasm(text)
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A real redis-server on a free loopback port for the whole session (fails if missing)."""
+    from faabric.testing.redis import redis_server
+
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["in-memory", "redis"])
+def state_backend(request) -> str | None:
+    """The global state tier to test against: None (in memory) or a flushed, real Redis URL."""
+    if request.param == "in-memory":
+        return None
+    import redis
+
+    url = request.getfixturevalue("redis_url")
+    client = redis.Redis.from_url(url)
+    client.flushall()
+    client.close()
+    return url

@@ -11,7 +11,8 @@ import click
 
 
 def commands() -> list[click.Command]:
+    from faabric.bench.cluster import cluster_command
     from faabric.bench.invoke import invoke_command
     from faabric.bench.startup import startup_command
 
-    return [startup_command, invoke_command]
+    return [startup_command, invoke_command, cluster_command]

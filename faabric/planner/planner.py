@@ -128,6 +128,11 @@ class Planner:
         self._store(message)
         self._dispatch()
 
+    def set_results(self, messages: list[Message]) -> None:
+        """:meth:`set_result` for a batch."""
+        for message in messages:
+            self.set_result(message)
+
     def _store(self, message: Message) -> None:
         self._results[message.id] = message
         if len(self._results) > self._results_kept:

@@ -1,0 +1,139 @@
+"""``faabric bench state``: push and pull throughput of the Redis global tier vs raw redis-py.
+
+A redis-server is started for the run. For values of 64 B, 64 KiB and 4 MiB,
+the local tier pushes (``flag_dirty`` + ``push``) and pulls (``pull``: fetch
+and write into the value's memory file) one value per operation; the
+baseline is raw redis-py on the same server, one pipeline per value with
+the same commands (``SET`` / ``GET``). For the 4 MiB value a partial push
+of one dirty 64 KiB chunk is compared with a raw pipelined ``SETRANGE``.
+Each measurement is repeated and the best round kept; rounds of ours and
+the baseline alternate.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import click
+
+from faabric.bench.report import HIGHER, Report, progress
+
+SIZES = {"64B": 64, "64KiB": 64 << 10, "4MiB": 4 << 20}
+TARGET_RATIO = 0.8
+
+
+def _ops_for(size: int, scale: float) -> int:
+    return max(10, int(min(3000, (96 << 20) // size) * scale))
+
+
+def _best_rate(run: Callable[[], None], ops: int, rounds: int) -> float:
+    best = 0.0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        run()
+        best = max(best, ops / (time.perf_counter() - started))
+    return best
+
+
+def measure(rounds: int, scale: float) -> dict:
+    import redis
+
+    from faabric.state import CHUNK_SIZE, LocalState, StateKey
+    from faabric.state.redis_tier import VALUE_PREFIX, RedisGlobalTier
+    from faabric.testing.redis import redis_server
+
+    rates: dict = {}
+    with redis_server() as url:
+        tier = RedisGlobalTier(url)
+        local = LocalState(tier)
+        raw = redis.Redis.from_url(url)
+        try:
+            for label, size in SIZES.items():
+                ops = _ops_for(size, scale)
+                progress(f"{label}: {ops:,} pushes and pulls, ours and raw redis-py, {rounds} rounds")
+                key = StateKey("bench", f"value-{label}")
+                data = bytes(range(256)) * (size // 256) if size >= 256 else b"x" * size
+                local.write(key, data)
+                raw_key = VALUE_PREFIX + "raw-" + label
+
+                def ours_push() -> None:
+                    for _ in range(ops):
+                        local.flag_dirty(key, size)
+                        local.push(key)
+
+                def raw_push() -> None:
+                    for _ in range(ops):
+                        pipe = raw.pipeline(transaction=False)
+                        pipe.set(raw_key, data)
+                        pipe.execute()
+
+                def ours_pull() -> None:
+                    for _ in range(ops):
+                        local.pull(key)
+
+                def raw_pull() -> None:
+                    for _ in range(ops):
+                        pipe = raw.pipeline(transaction=False)
+                        pipe.get(raw_key)
+                        pipe.execute()
+
+                for name, ours, baseline in (("push", ours_push, raw_push), ("pull", ours_pull, raw_pull)):
+                    ours_rate = raw_rate = 0.0
+                    for _ in range(rounds):  # alternate, so drift hits both alike
+                        ours_rate = max(ours_rate, _best_rate(ours, ops, 1))
+                        raw_rate = max(raw_rate, _best_rate(baseline, ops, 1))
+                    rates[(name, label)] = (ours_rate, raw_rate, size)
+
+            label, size = "4MiB", SIZES["4MiB"]
+            key = StateKey("bench", f"value-{label}")
+            ops = _ops_for(CHUNK_SIZE, scale)
+            chunk = bytes(CHUNK_SIZE)
+            raw_key = VALUE_PREFIX + "raw-" + label
+            progress(f"4MiB partial push of one chunk: {ops:,} operations")
+
+            def ours_partial() -> None:
+                for i in range(ops):
+                    local.flag_dirty(key, size, (i % 64) * CHUNK_SIZE, CHUNK_SIZE)
+                    local.push_partial(key)
+
+            def raw_partial() -> None:
+                for i in range(ops):
+                    pipe = raw.pipeline(transaction=False)
+                    pipe.setrange(raw_key, (i % 64) * CHUNK_SIZE, chunk)
+                    pipe.execute()
+
+            ours_rate = raw_rate = 0.0
+            for _ in range(rounds):
+                ours_rate = max(ours_rate, _best_rate(ours_partial, ops, 1))
+                raw_rate = max(raw_rate, _best_rate(raw_partial, ops, 1))
+            rates[("push_partial", label)] = (ours_rate, raw_rate, CHUNK_SIZE)
+        finally:
+            raw.close()
+            local.close()
+    return rates
+
+
+def build_report(rates: dict, rounds: int) -> Report:
+    report = Report("state", {"rounds": rounds, "backend": "redis-server (local)"})
+    for (name, label), (ours, raw, size) in rates.items():
+        unit_note = f"{ours * size / 1e6:.1f} MB/s" if size >= 4096 else None
+        report.add(f"{name}_{label}_ops", f"{name} {label}: ours", ours, "ops/s", better=HIGHER, note=unit_note)
+        report.add(f"{name}_{label}_raw_ops", f"{name} {label}: raw redis-py, pipelined", raw, "ops/s", better=HIGHER)
+        report.add(
+            f"{name}_{label}_ratio", f"{name} {label}: ours / raw", ours / raw, "x",
+            better=HIGHER, target=TARGET_RATIO,
+        )
+    report.note("one value per operation on both sides; partial push sends one dirty 64 KiB chunk of 4 MiB")
+    return report
+
+
+@click.command("state")
+@click.option("--json", "json_output", is_flag=True, help="Also print one JSON object as the last line.")
+@click.option("--rounds", default=3, show_default=True, type=click.IntRange(1), help="Rounds per measurement (best kept).")
+@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.001, 100.0),
+              help="Multiply the number of operations (small for a quick run).")
+def state_command(json_output, rounds, scale) -> None:
+    """Push/pull throughput of the Redis global tier against raw redis-py."""
+    rates = measure(rounds, scale)
+    build_report(rates, rounds).emit(json_output)

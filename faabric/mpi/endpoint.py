@@ -1,0 +1,376 @@
+"""One rank's view of its world: point-to-point messaging and collectives.
+
+Point-to-point follows MPI's matching rules: a message matches a receive on
+the same communicator context whose source and tag are equal or wildcards;
+messages between one pair of ranks never overtake each other; a receive that
+is already posted when a message is sent gets it directly (``deliver`` copies
+straight from the sender's buffer into the receiver's: one copy), otherwise the
+bytes wait in the receiver's mailbox.
+
+Collectives meet in a *slot* of their communicator, keyed by how many
+collectives each rank has called on it. Each rank deposits its contribution,
+waits only for what it needs (the root's data, or everyone's), and takes its
+result; results computed from everyone's contributions are computed once.
+Ranks that call different collectives, or disagree on the root or the op, get
+a clear "mismatched collective" error.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, ContextManager, Sequence
+
+import numpy as np
+
+from faabric.mpi import ops
+from faabric.mpi.communicators import UNDEFINED, Communicator, split_groups
+from faabric.mpi.errors import ErrorClass, fail
+from faabric.mpi.world import Envelope, RecvRequest, Request, SendRequest, World
+
+ANY_SOURCE = -2
+ANY_TAG = -1
+PROC_NULL = -1
+_MISSING = object()
+
+
+class Slot:
+    """One collective call in progress on one communicator."""
+
+    __slots__ = ("name", "signature", "first_rank", "contributions", "arrived", "left", "result", "claimed")
+
+    def __init__(self, size: int, name: str, signature: tuple, first_rank: int) -> None:
+        self.name, self.signature, self.first_rank = name, signature, first_rank
+        self.contributions: list = [_MISSING] * size
+        self.arrived = 0
+        self.left = 0
+        self.result = _MISSING
+        self.claimed = False
+
+
+class Endpoint:
+    """What rank ``rank`` of ``world`` does; ``blocking`` gives up its CPU while it waits."""
+
+    def __init__(self, world: World, rank: int, blocking: Callable[[], ContextManager] | None = None) -> None:
+        self.world = world
+        self.rank = rank
+        self.blocking = blocking
+        self._sequence: dict[int, int] = {}
+
+    def wait_for(self, ready: Callable[[], bool], what: str) -> None:
+        self.world.wait_until(self.rank, ready, what, self.blocking)
+
+    # Point to point ------------------------------------------------------------
+
+    def send(self, comm: Communicator, dest: int, tag: int, data, synchronous: bool = False) -> SendRequest:
+        """Send ``data`` (copied before this returns) to ``dest`` of ``comm``.
+
+        Standard sends complete at once (the bytes are buffered if no receive
+        is posted); a synchronous send completes when its receive matches.
+        """
+        request = SendRequest()
+        if dest == PROC_NULL:
+            request.done = True
+            return request
+        world = self.world
+        source = comm.rank_of[self.rank]
+        dest_world = comm.group[dest]
+        context = comm.context
+        with world.lock:
+            if world.failure is not None:
+                raise world.failure_for(self.rank)
+            box = world.mailboxes[dest_world]
+            for index, posted in enumerate(box.posted):
+                if (
+                    posted.context == context
+                    and (posted.want_source == source or posted.want_source == ANY_SOURCE)
+                    and (posted.want_tag == tag or posted.want_tag == ANY_TAG)
+                ):
+                    del box.posted[index]
+                    _complete(posted, source, tag, data)
+                    request.done = True
+                    world.wake((dest_world,))
+                    return request
+            box.unexpected.append(Envelope(context, source, tag, bytes(data), request if synchronous else None))
+            request.done = not synchronous
+            world.wake((dest_world,))
+        return request
+
+    def post_recv(
+        self, comm: Communicator, source: int, tag: int, capacity: int, deliver: Callable[[bytes], None]
+    ) -> RecvRequest:
+        """Post a receive of at most ``capacity`` bytes; ``deliver`` writes the bytes into place."""
+        request = RecvRequest(self.rank, comm.context, source, tag, capacity, deliver)
+        if source == PROC_NULL:
+            request.done, request.source, request.tag = True, PROC_NULL, ANY_TAG
+            return request
+        world = self.world
+        with world.lock:
+            if world.failure is not None:
+                raise world.failure_for(self.rank)
+            box = world.mailboxes[self.rank]
+            index = _find(box.unexpected, comm.context, source, tag)
+            if index is None:
+                box.posted.append(request)
+                return request
+            envelope = box.unexpected.pop(index)
+            _complete(request, envelope.source, envelope.tag, envelope.data)
+            if envelope.synchronous is not None:
+                envelope.synchronous.done = True
+                world.wake((comm.group[envelope.source],))
+        return request
+
+    def wait(self, request: Request, what: str) -> Request:
+        """Block until ``request`` completes.
+
+        Raises:
+            MpiError: MPI_ERR_TRUNCATE if the message did not fit, or a world failure.
+        """
+        if not request.done:
+            self.wait_for(lambda: request.done, what)
+        if request.error is not None:
+            raise request.error
+        return request
+
+    def probe(self, comm: Communicator, source: int, tag: int, block: bool) -> tuple[int, int, int] | None:
+        """``(source, tag, bytes)`` of the first matching unreceived message, or None."""
+        if source == PROC_NULL:
+            return PROC_NULL, ANY_TAG, 0
+        box = self.world.mailboxes[self.rank]
+        found: list[Envelope] = []
+
+        def ready() -> bool:
+            index = _find(box.unexpected, comm.context, source, tag)
+            if index is not None:
+                found.append(box.unexpected[index])
+            return index is not None
+
+        if block:
+            self.wait_for(ready, f"MPI_Probe(source={source}, tag={tag})")
+        else:
+            with self.world.lock:
+                if self.world.failure is not None:
+                    raise self.world.failure_for(self.rank)
+                ready()
+        if not found:
+            return None
+        envelope = found[-1]
+        return envelope.source, envelope.tag, len(envelope.data)
+
+    # Collectives ---------------------------------------------------------------
+
+    def _enter(self, comm: Communicator, name: str, signature: tuple, contribution) -> tuple[Slot, int]:
+        sequence = self._sequence.get(comm.context, 0)
+        self._sequence[comm.context] = sequence + 1
+        me = comm.rank_of[self.rank]
+        world = self.world
+        with world.lock:
+            if world.failure is not None:
+                raise world.failure_for(self.rank)
+            slot = comm.slots.get(sequence)
+            if slot is None:
+                slot = comm.slots[sequence] = Slot(comm.size, name, signature, me)
+            elif (slot.name, slot.signature) != (name, signature):
+                raise fail(
+                    ErrorClass.ERR_OTHER,
+                    f"mismatched collective: rank {me} called {name}{_show(signature)} but rank "
+                    f"{slot.first_rank} called {slot.name}{_show(slot.signature)} (ranks in the communicator)",
+                )
+            slot.contributions[me] = contribution
+            slot.arrived += 1
+            world.wake(comm.group)
+        return slot, me
+
+    def _leave(self, comm: Communicator, slot: Slot) -> None:
+        with self.world.lock:
+            slot.left += 1
+            if slot.left == comm.size:
+                for key, value in list(comm.slots.items()):
+                    if value is slot:
+                        del comm.slots[key]
+                        break
+
+    def _wait_all(self, slot: Slot, name: str) -> None:
+        if slot.arrived != len(slot.contributions):
+            self.wait_for(lambda: slot.arrived == len(slot.contributions), f"{name} (waiting for every rank)")
+
+    def _wait_rank(self, slot: Slot, rank: int, name: str) -> None:
+        self.wait_for(lambda: slot.contributions[rank] is not _MISSING, f"{name} (waiting for rank {rank})")
+
+    def _shared(self, comm: Communicator, slot: Slot, compute: Callable, name: str):
+        """``compute()`` run once, by the first rank to ask; the others wait for it."""
+        with self.world.lock:
+            claim = not slot.claimed
+            slot.claimed = True
+        if claim:
+            result = compute()
+            with self.world.lock:
+                slot.result = result
+                self.world.wake(comm.group)
+        elif slot.result is _MISSING:
+            self.wait_for(lambda: slot.result is not _MISSING, f"{name} (waiting for the result)")
+        return slot.result
+
+    def barrier(self, comm: Communicator) -> None:
+        slot, _ = self._enter(comm, "MPI_Barrier", (), None)
+        self._wait_all(slot, "MPI_Barrier")
+        self._leave(comm, slot)
+
+    def bcast(self, comm: Communicator, root: int, data: bytes | None, nbytes: int) -> bytes:
+        me = comm.rank_of[self.rank]
+        slot, _ = self._enter(comm, "MPI_Bcast", (f"root={root}",), data if me == root else None)
+        if me == root:
+            self._leave(comm, slot)
+            return data
+        self._wait_rank(slot, root, "MPI_Bcast")
+        received = slot.contributions[root]
+        self._leave(comm, slot)
+        _check_size("MPI_Bcast", len(received), nbytes, root)
+        return received
+
+    def reduce(self, comm: Communicator, root: int, array: np.ndarray, combine, key) -> np.ndarray | None:
+        me = comm.rank_of[self.rank]
+        slot, _ = self._enter(comm, "MPI_Reduce", (f"root={root}", f"op={key}", f"bytes={array.nbytes}"), array)
+        if me != root:
+            self._leave(comm, slot)
+            return None
+        self._wait_all(slot, "MPI_Reduce")
+        result = ops.fold(slot.contributions, combine)
+        self._leave(comm, slot)
+        return result
+
+    def allreduce(self, comm: Communicator, array: np.ndarray, combine, key, name: str = "MPI_Allreduce") -> np.ndarray:
+        slot, _ = self._enter(comm, name, (f"op={key}", f"bytes={array.nbytes}"), array)
+        self._wait_all(slot, name)
+        result = self._shared(comm, slot, lambda: ops.fold(slot.contributions, combine), name)
+        self._leave(comm, slot)
+        return result
+
+    def scan(self, comm: Communicator, array: np.ndarray, combine, key, exclusive: bool) -> np.ndarray | None:
+        name = "MPI_Exscan" if exclusive else "MPI_Scan"
+        me = comm.rank_of[self.rank]
+        slot, _ = self._enter(comm, name, (f"op={key}", f"bytes={array.nbytes}"), array)
+        self._wait_all(slot, name)
+        prefixes = self._shared(comm, slot, lambda: ops.prefixes(slot.contributions, combine), name)
+        self._leave(comm, slot)
+        if exclusive:
+            return prefixes[me - 1] if me > 0 else None
+        return prefixes[me]
+
+    def reduce_scatter(self, comm: Communicator, array: np.ndarray, counts: Sequence[int], combine, key, name: str):
+        me = comm.rank_of[self.rank]
+        total = sum(counts)
+        if total != len(array):
+            raise fail(ErrorClass.ERR_COUNT, f"receive counts add up to {total} but the send buffer has {len(array)} elements")
+        reduced = self.allreduce(comm, array, combine, key, name)
+        start = sum(counts[:me])
+        return reduced[start : start + counts[me]]
+
+    def gather(self, comm: Communicator, root: int, data: bytes, name: str = "MPI_Gather") -> list[bytes] | None:
+        me = comm.rank_of[self.rank]
+        slot, _ = self._enter(comm, name, (f"root={root}",), data)
+        if me != root:
+            self._leave(comm, slot)
+            return None
+        self._wait_all(slot, name)
+        gathered = list(slot.contributions)
+        self._leave(comm, slot)
+        return gathered
+
+    def allgather(self, comm: Communicator, data: bytes, name: str = "MPI_Allgather") -> list[bytes]:
+        slot, _ = self._enter(comm, name, (), data)
+        self._wait_all(slot, name)
+        gathered = list(slot.contributions)
+        self._leave(comm, slot)
+        return gathered
+
+    def scatter(self, comm: Communicator, root: int, chunks: list[bytes] | None, name: str = "MPI_Scatter") -> bytes:
+        me = comm.rank_of[self.rank]
+        slot, _ = self._enter(comm, name, (f"root={root}",), chunks if me == root else None)
+        if me != root:
+            self._wait_rank(slot, root, name)
+        chunk = slot.contributions[root][me]
+        self._leave(comm, slot)
+        return chunk
+
+    def alltoall(self, comm: Communicator, chunks: list[bytes], name: str = "MPI_Alltoall") -> list[bytes]:
+        me = comm.rank_of[self.rank]
+        slot, _ = self._enter(comm, name, (), chunks)
+        self._wait_all(slot, name)
+        received = [contribution[me] for contribution in slot.contributions]
+        self._leave(comm, slot)
+        return received
+
+    # Communicator construction (collective over the parent) -------------------
+
+    def dup(self, comm: Communicator) -> Communicator:
+        slot, _ = self._enter(comm, "MPI_Comm_dup", (), None)
+        self._wait_all(slot, "MPI_Comm_dup")
+        new = self._shared(
+            comm, slot, lambda: Communicator(self.world.new_context(), comm.group, comm.topology), "MPI_Comm_dup"
+        )
+        self._leave(comm, slot)
+        return new
+
+    def split(self, comm: Communicator, color: int, key: int) -> Communicator | None:
+        slot, _ = self._enter(comm, "MPI_Comm_split", (), (color, key))
+        self._wait_all(slot, "MPI_Comm_split")
+
+        def compute() -> dict[int, Communicator]:
+            groups = split_groups(comm.group, slot.contributions)
+            return {c: Communicator(self.world.new_context(), g) for c, g in sorted(groups.items())}
+
+        try:
+            made = self._shared(comm, slot, compute, "MPI_Comm_split")
+        finally:
+            self._leave(comm, slot)
+        return made.get(color) if color != UNDEFINED else None
+
+    def create(self, comm: Communicator, group: tuple[int, ...], name: str = "MPI_Comm_create", topology=None):
+        """A communicator for ``group`` (world ranks); None for ranks outside it."""
+        slot, _ = self._enter(comm, name, (), (group, topology))
+        self._wait_all(slot, name)
+
+        def compute() -> dict:
+            made = {}
+            for members, topo in slot.contributions:
+                if members and members not in made:
+                    made[members] = Communicator(self.world.new_context(), members, topo)
+            return made
+
+        made = self._shared(comm, slot, compute, name)
+        self._leave(comm, slot)
+        return made.get(group) if self.rank in group else None
+
+
+def _find(queue: list[Envelope], context: int, source: int, tag: int) -> int | None:
+    for index, envelope in enumerate(queue):
+        if (
+            envelope.context == context
+            and (source == ANY_SOURCE or envelope.source == source)
+            and (tag == ANY_TAG or envelope.tag == tag)
+        ):
+            return index
+    return None
+
+
+def _complete(request: RecvRequest, source: int, tag: int, data) -> None:
+    """Fill a posted receive with a matched message (world lock held)."""
+    request.source, request.tag, request.nbytes = source, tag, len(data)
+    if len(data) > request.capacity:
+        request.error = fail(
+            ErrorClass.ERR_TRUNCATE,
+            f"message of {len(data)} bytes from rank {source} (tag {tag}) does not fit the receive buffer of {request.capacity} bytes",
+        )
+    else:
+        request.deliver(data)
+    request.done = True
+
+
+def _check_size(name: str, got: int, expected: int, source: int) -> None:
+    if got > expected:
+        raise fail(ErrorClass.ERR_TRUNCATE, f"{name}: rank {source} sent {got} bytes but this rank expects {expected}")
+    if got < expected:
+        raise fail(ErrorClass.ERR_COUNT, f"mismatched collective {name}: rank {source} sent {got} bytes but this rank expects {expected}")
+
+
+def _show(signature: tuple) -> str:
+    return "(" + ", ".join(str(item) for item in signature) + ")" if signature else "()"

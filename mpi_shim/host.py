@@ -1,0 +1,646 @@
+"""The ``MPI_*`` host functions: environment, communicators, groups, point-to-point.
+
+Collectives are in :mod:`mpi_shim.collectives`, datatypes, ops and
+topologies in :mod:`mpi_shim.types`. Every function returns ``MPI_SUCCESS``
+or traps: errors are fatal (``MPI_ERRORS_ARE_FATAL``). A failing call raises
+a typed :class:`~faabric.exceptions.MpiError` naming the function, the rank
+and the MPI error class; the rank traps and its whole world is aborted, so
+the other ranks stop at their next MPI call (blocked ones wake at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from faabric.exceptions import FaabricError, MpiAbortError, MpiError
+from faabric.mpi import communicators as groups
+from faabric.mpi.endpoint import ANY_SOURCE, ANY_TAG
+from faabric.mpi.errors import ErrorClass, fail
+from faabric.mpi.registry import registry_of
+from granules.guest_memory import as_pointer
+from mpi_shim import abi
+from mpi_shim.state import STATE_ATTRIBUTE, RankState, state_of
+
+log = logging.getLogger(__name__)
+SUCCESS = 0
+LIBRARY_VERSION = "faabric-py MPI 3.1 (wasm32, same-host shared-memory transport)"
+
+
+def define(host_functions, name: str, params: str, results: str, fn) -> None:
+    """Define an MPI function whose failures name it and the rank, and abort the world."""
+
+    def mpi_function(call, *args):
+        try:
+            return fn(call, *args)
+        except FaabricError as error:
+            state = getattr(call, STATE_ATTRIBUTE, None)
+            if isinstance(error, MpiError):
+                _locate(error, name, state)
+            if state is not None:
+                state.world.abort(state.rank, error)
+            raise
+
+    host_functions.define(name, params, results, mpi_function)
+
+
+def _locate(error: MpiError, function: str, state: RankState | None) -> None:
+    if not error.function:
+        error.function = function
+    if state is not None:
+        error.rank, error.world_id = state.rank, state.world.id
+    where = f"{error.function} on rank {error.rank}" if error.rank >= 0 else error.function
+    error.args = (f"{where} of world {error.world_id}: {error.error_name}: {error.detail}",)
+
+
+# Environment --------------------------------------------------------------------
+
+
+def _init(call, thread_level: int) -> RankState:
+    if getattr(call, STATE_ATTRIBUTE, None) is not None:
+        raise fail(ErrorClass.ERR_OTHER, "MPI is already initialised")
+    host, message = call.context.host, call.message
+    registry = registry_of(host)
+    timeout = host.config.mpi_timeout
+    if message.mpi_world_id == 0:
+        size = max(1, message.mpi_world_size)
+        world = registry.create(host.ids.next(), size, timeout)
+        message.mpi_world_id, message.mpi_rank, message.mpi_world_size = world.id, 0, size
+        fields = {"mpi_world_id": world.id, "mpi_world_size": size, "env": dict(message.env)}
+        chained = call.context.chain_many(
+            [(message.function, message.input, 0, {**fields, "mpi_rank": rank}) for rank in range(1, size)]
+        )
+        asyncio.run_coroutine_threadsafe(_watch(host, registry, world, [message.id, *chained]), host.loop)
+        rank = 0
+    else:
+        world = registry.get(message.mpi_world_id)
+        if world is None:
+            raise fail(
+                ErrorClass.ERR_OTHER,
+                f"rank {message.mpi_rank} of world {message.mpi_world_id} runs on host {host.id}, where its world "
+                "does not live (worlds spanning hosts are not supported yet)",
+            )
+        rank = message.mpi_rank
+    world.join(rank)
+    state = RankState(call, world, rank, thread_level)
+    setattr(call, STATE_ATTRIBUTE, state)
+    return state
+
+
+async def _watch(host, registry, world, message_ids: list[int]) -> None:
+    """Fail the world as soon as any rank fails; forget it once every rank has finished."""
+
+    async def one(rank: int, message_id: int) -> None:
+        try:
+            message = await host.planner.wait_result(message_id)
+            if message.error:
+                world.abort(rank, FaabricError.from_wire(message.error))
+        except FaabricError as error:
+            world.abort(rank, error)
+        except Exception:  # noqa: BLE001 - a watcher must never die silently
+            log.exception("watching rank %d of MPI world %d failed", rank, world.id)
+        finally:
+            world.depart(rank)
+
+    await asyncio.gather(*(one(rank, message_id) for rank, message_id in enumerate(message_ids)))
+    registry.remove(world.id)
+
+
+def mpi_init(call, _argc, _argv) -> int:
+    _init(call, abi.THREAD_SINGLE)
+    return SUCCESS
+
+
+def mpi_init_thread(call, _argc, _argv, required, provided_ptr) -> int:
+    call.memory.check(provided_ptr, 4, "provided")
+    state = _init(call, max(abi.THREAD_SINGLE, min(required, abi.THREAD_FUNNELED)))
+    state.write_int(provided_ptr, state.thread_level)
+    return SUCCESS
+
+
+def mpi_initialized(call, flag_ptr) -> int:
+    call.memory.write_i32(flag_ptr, int(getattr(call, STATE_ATTRIBUTE, None) is not None), "flag")
+    return SUCCESS
+
+
+def mpi_finalize(call) -> int:
+    state = state_of(call)
+    state.finalized = True
+    state.world.depart(state.rank)
+    return SUCCESS
+
+
+def mpi_finalized(call, flag_ptr) -> int:
+    state = getattr(call, STATE_ATTRIBUTE, None)
+    call.memory.write_i32(flag_ptr, int(state is not None and state.finalized), "flag")
+    return SUCCESS
+
+
+def mpi_abort(call, comm, error_code) -> int:
+    state = state_of(call)
+    state.comm(comm)
+    raise MpiAbortError(error_code, "MPI_Abort", state.rank, state.world.id)
+
+
+def mpi_query_thread(call, provided_ptr) -> int:
+    state_of(call).write_int(provided_ptr, state_of(call).thread_level)
+    return SUCCESS
+
+
+def mpi_is_thread_main(call, flag_ptr) -> int:
+    state_of(call).write_int(flag_ptr, 1)
+    return SUCCESS
+
+
+def mpi_get_version(call, version_ptr, subversion_ptr) -> int:
+    call.memory.write_i32(version_ptr, abi.VERSION, "version")
+    call.memory.write_i32(subversion_ptr, abi.SUBVERSION, "subversion")
+    return SUCCESS
+
+
+def _write_string(call, text: str, buffer_ptr: int, length_ptr: int, limit: int) -> None:
+    data = text.encode()[: limit - 1]
+    call.memory.write(buffer_ptr, data + b"\0", "string buffer")
+    call.memory.write_i32(length_ptr, len(data), "string length")
+
+
+def mpi_get_library_version(call, buffer_ptr, length_ptr) -> int:
+    _write_string(call, LIBRARY_VERSION, buffer_ptr, length_ptr, abi.MAX_LIBRARY_VERSION_STRING)
+    return SUCCESS
+
+
+def mpi_get_processor_name(call, buffer_ptr, length_ptr) -> int:
+    _write_string(call, call.context.host.id, buffer_ptr, length_ptr, abi.MAX_PROCESSOR_NAME)
+    return SUCCESS
+
+
+def _error_name(code: int) -> str:
+    try:
+        return ErrorClass(code).mpi_name
+    except ValueError:
+        raise fail(ErrorClass.ERR_ARG, f"unknown error code {code}") from None
+
+
+def mpi_error_string(call, code, buffer_ptr, length_ptr) -> int:
+    _write_string(call, _error_name(code), buffer_ptr, length_ptr, abi.MAX_ERROR_STRING)
+    return SUCCESS
+
+
+def mpi_error_class(call, code, class_ptr) -> int:
+    _error_name(code)
+    call.memory.write_i32(class_ptr, code, "error class")
+    return SUCCESS
+
+
+def mpi_wtime(_call) -> float:
+    return time.perf_counter()
+
+
+def mpi_wtick(_call) -> float:
+    return time.get_clock_info("perf_counter").resolution
+
+
+# Communicators and groups ----------------------------------------------------------
+
+
+def mpi_comm_rank(call, comm, rank_ptr) -> int:
+    state = state_of(call)
+    state.write_int(rank_ptr, state.my_rank(state.comm(comm)), "rank")
+    return SUCCESS
+
+
+def mpi_comm_size(call, comm, size_ptr) -> int:
+    state = state_of(call)
+    state.write_int(size_ptr, state.comm(comm).size, "size")
+    return SUCCESS
+
+
+def mpi_comm_dup(call, comm, new_ptr) -> int:
+    state = state_of(call)
+    call.memory.check(new_ptr, 4, "new communicator")
+    state.write_int(new_ptr, state.add_comm(state.endpoint.dup(state.comm(comm))))
+    return SUCCESS
+
+
+def mpi_comm_split(call, comm, color, key, new_ptr) -> int:
+    state = state_of(call)
+    call.memory.check(new_ptr, 4, "new communicator")
+    state.write_int(new_ptr, state.add_comm(state.endpoint.split(state.comm(comm), color, key)))
+    return SUCCESS
+
+
+def mpi_comm_create(call, comm, group, new_ptr) -> int:
+    state = state_of(call)
+    parent, members = state.comm(comm), state.group(group)
+    call.memory.check(new_ptr, 4, "new communicator")
+    outside = [m for m in members if m not in parent.rank_of]
+    if outside:
+        raise fail(ErrorClass.ERR_GROUP, f"the group has ranks {outside} (of MPI_COMM_WORLD) outside the communicator")
+    state.write_int(new_ptr, state.add_comm(state.endpoint.create(parent, members)))
+    return SUCCESS
+
+
+def mpi_comm_group(call, comm, group_ptr) -> int:
+    state = state_of(call)
+    state.write_int(group_ptr, state.add_group(state.comm(comm).group), "group")
+    return SUCCESS
+
+
+def mpi_comm_compare(call, comm1, comm2, result_ptr) -> int:
+    state = state_of(call)
+    state.write_int(result_ptr, groups.compare_comms(state.comm(comm1), state.comm(comm2)), "result")
+    return SUCCESS
+
+
+def mpi_comm_free(call, comm_ptr) -> int:
+    state = state_of(call)
+    handle = call.memory.read_i32(comm_ptr, "communicator")
+    state.comm(handle)
+    if handle in (abi.COMM_WORLD, abi.COMM_SELF):
+        raise fail(ErrorClass.ERR_COMM, "MPI_COMM_WORLD and MPI_COMM_SELF cannot be freed")
+    del state.comms[handle]
+    state.write_int(comm_ptr, abi.COMM_NULL)
+    return SUCCESS
+
+
+def _group_from_ranks(call, group, n, ranks_ptr, new_ptr, build) -> int:
+    state = state_of(call)
+    members = state.group(group)
+    ranks = state.ints(ranks_ptr, n, "ranks")
+    state.write_int(new_ptr, state.add_group(build(members, ranks)), "new group")
+    return SUCCESS
+
+
+def mpi_group_incl(call, group, n, ranks_ptr, new_ptr) -> int:
+    return _group_from_ranks(call, group, n, ranks_ptr, new_ptr, groups.group_incl)
+
+
+def mpi_group_excl(call, group, n, ranks_ptr, new_ptr) -> int:
+    return _group_from_ranks(call, group, n, ranks_ptr, new_ptr, groups.group_excl)
+
+
+def mpi_group_size(call, group, size_ptr) -> int:
+    state = state_of(call)
+    state.write_int(size_ptr, len(state.group(group)), "size")
+    return SUCCESS
+
+
+def mpi_group_rank(call, group, rank_ptr) -> int:
+    state = state_of(call)
+    members = state.group(group)
+    state.write_int(rank_ptr, members.index(state.rank) if state.rank in members else abi.UNDEFINED, "rank")
+    return SUCCESS
+
+
+def mpi_group_translate_ranks(call, group1, n, ranks_ptr, group2, out_ptr) -> int:
+    state = state_of(call)
+    first, second = state.group(group1), state.group(group2)
+    state.write_ints(out_ptr, groups.translate_ranks(first, state.ints(ranks_ptr, n, "ranks"), second), "ranks2")
+    return SUCCESS
+
+
+def mpi_group_compare(call, group1, group2, result_ptr) -> int:
+    state = state_of(call)
+    state.write_int(result_ptr, groups.compare_groups(state.group(group1), state.group(group2)), "result")
+    return SUCCESS
+
+
+def _group_pair(build):
+    def group_function(call, group1, group2, new_ptr) -> int:
+        state = state_of(call)
+        state.write_int(new_ptr, state.add_group(build(state.group(group1), state.group(group2))), "new group")
+        return SUCCESS
+
+    return group_function
+
+
+def mpi_group_free(call, group_ptr) -> int:
+    state = state_of(call)
+    handle = call.memory.read_i32(group_ptr, "group")
+    state.group(handle)
+    state.groups.pop(handle, None) if handle != abi.GROUP_EMPTY else None
+    state.write_int(group_ptr, abi.GROUP_NULL)
+    return SUCCESS
+
+
+# Point to point ---------------------------------------------------------------------
+
+
+def _start_send(state: RankState, buf, count, datatype, dest, tag, comm, synchronous: bool):
+    channel = state.comm(comm)
+    kind = state.datatype(datatype)
+    state.check_count(count)
+    state.check_peer(channel, dest, receiving=False)
+    state.check_tag(tag, receiving=False)
+    return state.endpoint.send(channel, dest, tag, state.data(buf, count, kind), synchronous)
+
+
+def _send(name: str, synchronous: bool):
+    def send(call, buf, count, datatype, dest, tag, comm) -> int:
+        state = state_of(call)
+        request = _start_send(state, buf, count, datatype, dest, tag, comm, synchronous)
+        if not request.done:
+            state.endpoint.wait(request, lambda: f"{name}(dest={dest}, tag={tag}) for a matching receive")
+        return SUCCESS
+
+    return send
+
+
+def _isend(synchronous: bool):
+    def isend(call, buf, count, datatype, dest, tag, comm, request_ptr) -> int:
+        state = state_of(call)
+        call.memory.check(request_ptr, 4, "request")
+        request = _start_send(state, buf, count, datatype, dest, tag, comm, synchronous)
+        state.write_int(request_ptr, state.add_request(request), "request")
+        return SUCCESS
+
+    return isend
+
+
+def _post_recv(state: RankState, buf, count, datatype, source, tag, comm):
+    channel = state.comm(comm)
+    kind = state.datatype(datatype)
+    state.check_count(count)
+    state.check_peer(channel, source, receiving=True)
+    state.check_tag(tag, receiving=True)
+    capacity, deliver = state.receiver(buf, count, kind)
+    return state.endpoint.post_recv(channel, source, tag, capacity, deliver)
+
+
+def mpi_recv(call, buf, count, datatype, source, tag, comm, status_ptr) -> int:
+    state = state_of(call)
+    request = _post_recv(state, buf, count, datatype, source, tag, comm)
+    if not request.done or request.error is not None:
+        state.endpoint.wait(request, lambda: f"MPI_Recv(source={source}, tag={tag})")
+    state.status_of(status_ptr, request)
+    return SUCCESS
+
+
+def mpi_irecv(call, buf, count, datatype, source, tag, comm, request_ptr) -> int:
+    state = state_of(call)
+    call.memory.check(request_ptr, 4, "request")
+    request = _post_recv(state, buf, count, datatype, source, tag, comm)
+    state.write_int(request_ptr, state.add_request(request), "request")
+    return SUCCESS
+
+
+def _request(state: RankState, handle: int):
+    if handle == abi.REQUEST_NULL:
+        return None
+    request = state.requests.get(handle)
+    if request is None:
+        raise fail(ErrorClass.ERR_REQUEST, f"invalid request {handle:#x}")
+    return request
+
+
+def _describe(request) -> str:
+    if request.kind == "recv":
+        return f"MPI_Wait for a receive (source={request.want_source}, tag={request.want_tag})"
+    return "MPI_Wait for a synchronous send to be received"
+
+
+def _finish(state: RankState, requests_ptr: int, index: int, handle: int, status_ptr: int) -> None:
+    """Complete request ``index`` of an array: check its error, write its status, free it."""
+    request = state.requests.pop(handle)
+    if request.error is not None:
+        raise request.error
+    state.status_of(status_ptr, request)
+    state.write_int(requests_ptr + 4 * index, abi.REQUEST_NULL, "request")
+
+
+def _status_at(statuses_ptr: int, index: int) -> int:
+    return statuses_ptr if as_pointer(statuses_ptr) == abi.STATUSES_IGNORE else statuses_ptr + abi.STATUS_SIZE * index
+
+
+def mpi_wait(call, request_ptr, status_ptr) -> int:
+    return mpi_waitall(call, 1, request_ptr, status_ptr)
+
+
+def mpi_waitall(call, count, requests_ptr, statuses_ptr) -> int:
+    state = state_of(call)
+    handles = state.ints(requests_ptr, count, "requests")
+    for index, handle in enumerate(handles):
+        request = _request(state, handle)
+        if request is None:
+            state.status_of(_status_at(statuses_ptr, index), None)
+            continue
+        if not request.done:
+            state.endpoint.wait_for(lambda: request.done, lambda: _describe(request))
+        _finish(state, requests_ptr, index, handle, _status_at(statuses_ptr, index))
+    return SUCCESS
+
+
+def _active(state: RankState, requests_ptr: int, count: int) -> list[tuple[int, int, object]]:
+    handles = state.ints(requests_ptr, count, "requests")
+    return [(i, h, r) for i, h in enumerate(handles) if (r := _request(state, h)) is not None]
+
+
+def mpi_waitany(call, count, requests_ptr, index_ptr, status_ptr) -> int:
+    state = state_of(call)
+    call.memory.check(index_ptr, 4, "index")
+    active = _active(state, requests_ptr, count)
+    if not active:
+        state.write_int(index_ptr, abi.UNDEFINED)
+        state.status_of(status_ptr, None)
+        return SUCCESS
+    state.endpoint.wait_for(lambda: any(r.done for _, _, r in active), "MPI_Waitany")
+    index, handle, _ = next(item for item in active if item[2].done)
+    _finish(state, requests_ptr, index, handle, status_ptr)
+    state.write_int(index_ptr, index)
+    return SUCCESS
+
+
+def mpi_waitsome(call, count, requests_ptr, outcount_ptr, indices_ptr, statuses_ptr) -> int:
+    state = state_of(call)
+    active = _active(state, requests_ptr, count)
+    if not active:
+        state.write_int(outcount_ptr, abi.UNDEFINED, "outcount")
+        return SUCCESS
+    state.endpoint.wait_for(lambda: any(r.done for _, _, r in active), "MPI_Waitsome")
+    return _complete_done(state, active, requests_ptr, outcount_ptr, indices_ptr, statuses_ptr)
+
+
+def _complete_done(state, active, requests_ptr, outcount_ptr, indices_ptr, statuses_ptr) -> int:
+    done = [(i, h) for i, h, r in active if r.done]
+    for position, (index, handle) in enumerate(done):
+        _finish(state, requests_ptr, index, handle, _status_at(statuses_ptr, position))
+    state.write_int(outcount_ptr, len(done), "outcount")
+    state.write_ints(indices_ptr, [i for i, _ in done], "indices")
+    return SUCCESS
+
+
+def _check_failure(state: RankState) -> None:
+    if state.world.failure is not None:
+        raise state.world.failure_for(state.rank)
+
+
+def mpi_test(call, request_ptr, flag_ptr, status_ptr) -> int:
+    return mpi_testall(call, 1, request_ptr, flag_ptr, status_ptr)
+
+
+def mpi_testall(call, count, requests_ptr, flag_ptr, statuses_ptr) -> int:
+    state = state_of(call)
+    _check_failure(state)
+    active = _active(state, requests_ptr, count)
+    ready = all(r.done for _, _, r in active)
+    if ready:
+        for index, handle, _ in active:
+            _finish(state, requests_ptr, index, handle, _status_at(statuses_ptr, index))
+        if not active and count:
+            state.status_of(_status_at(statuses_ptr, 0), None)
+    state.write_int(flag_ptr, int(ready), "flag")
+    return SUCCESS
+
+
+def mpi_testany(call, count, requests_ptr, index_ptr, flag_ptr, status_ptr) -> int:
+    state = state_of(call)
+    _check_failure(state)
+    active = _active(state, requests_ptr, count)
+    if not active:
+        state.write_int(index_ptr, abi.UNDEFINED, "index")
+        state.write_int(flag_ptr, 1, "flag")
+        state.status_of(status_ptr, None)
+        return SUCCESS
+    done = next((item for item in active if item[2].done), None)
+    if done is not None:
+        _finish(state, requests_ptr, done[0], done[1], status_ptr)
+    state.write_int(index_ptr, done[0] if done else abi.UNDEFINED, "index")
+    state.write_int(flag_ptr, int(done is not None), "flag")
+    return SUCCESS
+
+
+def mpi_request_free(call, request_ptr) -> int:
+    state = state_of(call)
+    handle = call.memory.read_i32(request_ptr, "request")
+    if _request(state, handle) is None:
+        raise fail(ErrorClass.ERR_REQUEST, "cannot free MPI_REQUEST_NULL")
+    del state.requests[handle]  # a posted receive stays posted and still fills its buffer
+    state.write_int(request_ptr, abi.REQUEST_NULL, "request")
+    return SUCCESS
+
+
+def _probe(call, source, tag, comm, block: bool):
+    state = state_of(call)
+    channel = state.comm(comm)
+    state.check_peer(channel, source, receiving=True)
+    state.check_tag(tag, receiving=True)
+    return state, state.endpoint.probe(channel, source, tag, block)
+
+
+def mpi_probe(call, source, tag, comm, status_ptr) -> int:
+    state, found = _probe(call, source, tag, comm, True)
+    state.write_status(status_ptr, *found)
+    return SUCCESS
+
+
+def mpi_iprobe(call, source, tag, comm, flag_ptr, status_ptr) -> int:
+    state, found = _probe(call, source, tag, comm, False)
+    state.write_int(flag_ptr, int(found is not None), "flag")
+    if found is not None:
+        state.write_status(status_ptr, *found)
+    return SUCCESS
+
+
+def mpi_get_count(call, status_ptr, datatype, count_ptr) -> int:
+    state = state_of(call)
+    kind = state.datatype(datatype, for_data=False)
+    nbytes = call.memory.read_i32(status_ptr + 12, "status")
+    if kind.size == 0:
+        count = 0
+    else:
+        count = nbytes // kind.size if nbytes % kind.size == 0 else abi.UNDEFINED
+    state.write_int(count_ptr, count, "count")
+    return SUCCESS
+
+
+def mpi_sendrecv(
+    call, sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, status_ptr
+) -> int:
+    state = state_of(call)
+    receive = _post_recv(state, recvbuf, recvcount, recvtype, source, recvtag, comm)
+    _start_send(state, sendbuf, sendcount, sendtype, dest, sendtag, comm, False)
+    state.endpoint.wait(receive, lambda: f"MPI_Sendrecv(dest={dest}, source={source}, recvtag={recvtag})")
+    state.status_of(status_ptr, receive)
+    return SUCCESS
+
+
+def mpi_sendrecv_replace(call, buf, count, datatype, dest, sendtag, source, recvtag, comm, status_ptr) -> int:
+    state = state_of(call)
+    channel = state.comm(comm)
+    kind = state.datatype(datatype)
+    state.check_count(count)
+    state.check_peer(channel, dest, receiving=False)
+    state.check_tag(sendtag, receiving=False)
+    outgoing = state.copy(buf, count, kind)
+    receive = _post_recv(state, buf, count, datatype, source, recvtag, comm)
+    state.endpoint.send(channel, dest, sendtag, outgoing)
+    state.endpoint.wait(receive, lambda: f"MPI_Sendrecv_replace(dest={dest}, source={source})")
+    state.status_of(status_ptr, receive)
+    return SUCCESS
+
+
+FUNCTIONS = [
+    ("MPI_Init", "ii", mpi_init),
+    ("MPI_Init_thread", "iiii", mpi_init_thread),
+    ("MPI_Initialized", "i", mpi_initialized),
+    ("MPI_Finalize", "", mpi_finalize),
+    ("MPI_Finalized", "i", mpi_finalized),
+    ("MPI_Abort", "ii", mpi_abort),
+    ("MPI_Query_thread", "i", mpi_query_thread),
+    ("MPI_Is_thread_main", "i", mpi_is_thread_main),
+    ("MPI_Get_version", "ii", mpi_get_version),
+    ("MPI_Get_library_version", "ii", mpi_get_library_version),
+    ("MPI_Get_processor_name", "ii", mpi_get_processor_name),
+    ("MPI_Error_string", "iii", mpi_error_string),
+    ("MPI_Error_class", "ii", mpi_error_class),
+    ("MPI_Comm_rank", "ii", mpi_comm_rank),
+    ("MPI_Comm_size", "ii", mpi_comm_size),
+    ("MPI_Comm_dup", "ii", mpi_comm_dup),
+    ("MPI_Comm_split", "iiii", mpi_comm_split),
+    ("MPI_Comm_create", "iii", mpi_comm_create),
+    ("MPI_Comm_group", "ii", mpi_comm_group),
+    ("MPI_Comm_compare", "iii", mpi_comm_compare),
+    ("MPI_Comm_free", "i", mpi_comm_free),
+    ("MPI_Group_incl", "iiii", mpi_group_incl),
+    ("MPI_Group_excl", "iiii", mpi_group_excl),
+    ("MPI_Group_size", "ii", mpi_group_size),
+    ("MPI_Group_rank", "ii", mpi_group_rank),
+    ("MPI_Group_translate_ranks", "iiiii", mpi_group_translate_ranks),
+    ("MPI_Group_compare", "iii", mpi_group_compare),
+    ("MPI_Group_union", "iii", _group_pair(groups.group_union)),
+    ("MPI_Group_intersection", "iii", _group_pair(groups.group_intersection)),
+    ("MPI_Group_difference", "iii", _group_pair(groups.group_difference)),
+    ("MPI_Group_free", "i", mpi_group_free),
+    ("MPI_Send", "iiiiii", _send("MPI_Send", False)),
+    ("MPI_Rsend", "iiiiii", _send("MPI_Rsend", False)),
+    ("MPI_Ssend", "iiiiii", _send("MPI_Ssend", True)),
+    ("MPI_Isend", "iiiiiii", _isend(False)),
+    ("MPI_Irsend", "iiiiiii", _isend(False)),
+    ("MPI_Issend", "iiiiiii", _isend(True)),
+    ("MPI_Recv", "iiiiiii", mpi_recv),
+    ("MPI_Irecv", "iiiiiii", mpi_irecv),
+    ("MPI_Wait", "ii", mpi_wait),
+    ("MPI_Waitall", "iii", mpi_waitall),
+    ("MPI_Waitany", "iiii", mpi_waitany),
+    ("MPI_Waitsome", "iiiii", mpi_waitsome),
+    ("MPI_Test", "iii", mpi_test),
+    ("MPI_Testall", "iiii", mpi_testall),
+    ("MPI_Testany", "iiiii", mpi_testany),
+    ("MPI_Request_free", "i", mpi_request_free),
+    ("MPI_Probe", "iiii", mpi_probe),
+    ("MPI_Iprobe", "iiiii", mpi_iprobe),
+    ("MPI_Get_count", "iii", mpi_get_count),
+    ("MPI_Sendrecv", "iiiiiiiiiiii", mpi_sendrecv),
+    ("MPI_Sendrecv_replace", "iiiiiiiii", mpi_sendrecv_replace),
+]
+
+
+def register(host_functions) -> None:
+    """Define every MPI function (all return an int error code, i32 arguments)."""
+    from mpi_shim import collectives, types
+
+    for name, params, fn in FUNCTIONS + collectives.FUNCTIONS + types.FUNCTIONS:
+        define(host_functions, name, params, "i", fn)
+    define(host_functions, "MPI_Wtime", "", "F", mpi_wtime)
+    define(host_functions, "MPI_Wtick", "", "F", mpi_wtick)

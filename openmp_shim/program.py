@@ -1,0 +1,323 @@
+"""One call's OpenMP runtime: ICVs, locks, workers, and fork/join in both modes.
+
+An :class:`OpenMPProgram` is created the first time a call uses OpenMP and
+lives on its granule (``granule.omp_program``) for that call only. The
+granule running a thread also carries that thread's
+:class:`~openmp_shim.team.ThreadState` as ``granule.omp_thread``.
+
+Only the call's initial thread forks real teams; a parallel region nested
+inside an active one runs serialized (a team of one), which
+``max-active-levels = 1`` allows.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import struct
+import threading
+import weakref
+from typing import TYPE_CHECKING
+
+import wasmtime
+
+from faabric.exceptions import OpenMPError
+from faabric.snapshot import MergeRegion, apply_diffs, diff_memory
+from granules import raw
+from granules.context import ACTIVE_CALL, ActiveCall
+from granules.snapshot import WASM_PAGE, MemorySnapshot
+from granules.wasm_binary import GLOBAL_EXPORT_PREFIX
+from openmp_shim import abi
+from openmp_shim.team import Team, ThreadState
+from openmp_shim.workers import (
+    STACK_SIZE,
+    SharedMemory,
+    Worker,
+    call_microtask,
+    grow_to,
+    memory_of,
+    new_instance,
+    set_globals,
+    stack_pointer,
+)
+
+if TYPE_CHECKING:
+    from granules.granule import Granule
+
+HEADROOM = 128 << 20  # heap the team may grow into after the first fork (virtual until touched)
+THREAD_LIMIT = 64
+WRITE_EXPORT = "__faabric_omp_write"
+FLUSH_EXPORT = "__faabric_omp_flush"
+_OUTPUT_PIECE = 2048
+
+
+class OpenMPProgram:
+    """The OpenMP state of one call of one granule."""
+
+    def __init__(self, call: ActiveCall) -> None:
+        self.root = call.granule
+        self.message = call.message
+        self.context = call.context
+        host = getattr(call.context, "host", None)
+        config = getattr(host, "config", None)
+        self.mode = getattr(config, "omp_mode", "shared")
+        self.cores = getattr(config, "cores", 1)
+        self.sandbox = str(config.sandbox_dir / call.message.user) if config is not None else None
+        env = call.message.env or {}
+        self.default_threads = _positive(env.get("OMP_NUM_THREADS", "").split(",")[0]) or self.cores
+        self.thread_limit = min(_positive(env.get("OMP_THREAD_LIMIT", "")) or THREAD_LIMIT, THREAD_LIMIT)
+        self.dynamic = env.get("OMP_DYNAMIC", "").lower() == "true"
+        self.max_active_levels = 1
+        self.run_sched = abi.parse_omp_schedule(env.get("OMP_SCHEDULE", "static"))
+        self.lock = threading.Lock()
+        self.locks_cond = threading.Condition()
+        self.locks: dict[int, list] = {}  # address -> [owner thread ident or None, depth, nestable]
+        self.criticals: dict[int, threading.Lock] = {}
+        self.stdio = threading.RLock()
+        self.merge_regions: dict[int, MergeRegion] = {}
+        self._outputs: list[tuple[int, bytes]] = []
+        self.workers: list[Worker] = []
+        self.shared: SharedMemory | None = None
+        self.brk: int | None = None  # shared mode: the heap's end (sbrk), below the workers' stacks
+        self.stack_floor = 0
+        self.busy = False
+        exports = {item.name: index for index, item in enumerate(self.root.proto.module.exports)}
+        self.sp_index = exports.get(f"{GLOBAL_EXPORT_PREFIX}0")
+        self.exports = exports
+        pool = getattr(host, "pool", None)
+        self.initial = ThreadState(self, None, 0, 0, None, self.root, pool.blocking if pool else None)
+        weakref.finalize(self.root, _close, self.workers)  # workers stop when the granule goes
+
+    @classmethod
+    def of(cls, call: ActiveCall) -> ThreadState:
+        """The calling thread's state, starting OpenMP for this call if it is the first use."""
+        granule = call.granule
+        state = getattr(granule, "omp_thread", None)
+        if state is not None and state.program.message is call.message:
+            return state
+        old = getattr(granule, "omp_program", None)
+        if old is not None:
+            old.close()
+        program = cls(call)
+        granule.omp_program = program
+        granule.omp_thread = program.initial
+        return program.initial
+
+    def close(self) -> None:
+        _close(self.workers)
+        self.workers.clear()
+        if self.shared is not None:
+            self.shared.close()
+
+    # -- fork/join -----------------------------------------------------
+    def fork(self, parent: ThreadState, microtask: int, args: list[int]) -> None:
+        """Run ``microtask`` on a new team; return when every member has finished."""
+        if self.sp_index is None:
+            raise OpenMPError("the module exports no stack pointer global")
+        requested = parent.pushed or parent.nthreads
+        parent.pushed = 0
+        real = (requested > 1 and parent.granule is self.root and not self.busy
+                and parent.active_level < self.max_active_levels)
+        size = min(requested, self.thread_limit) if real else 1
+        team = Team(size, parent)
+        if size == 1:
+            self._run_inline(team, parent, microtask, args)
+            return
+        self.busy = True
+        try:
+            self._fork_team(team, parent, microtask, args)
+        finally:
+            self.busy = False
+
+    def _fork_team(self, team: Team, parent: ThreadState, microtask: int, args: list[int]) -> None:
+        workers = team.size - 1
+        snapshot = self._prepare_shared(workers) if self.mode == "shared" else self._prepare_snapshot(workers)
+        for tid in range(1, team.size):
+            worker = self.workers[tid - 1]
+            worker.submit(functools.partial(self._run_member, worker, team, tid, microtask, args, snapshot))
+        try:
+            self._run_inline(team, parent, microtask, args)
+        except BaseException as error:  # noqa: B036 - reported after the workers stopped
+            team.fail(error)
+        team.join(parent, workers)
+        if team.error is None and snapshot is not None:
+            self._merge(snapshot[0], workers)
+        self._drain_output()
+        if team.error is not None:
+            raise team.error
+
+    def _run_inline(self, team: Team, parent: ThreadState, microtask: int, args: list[int]) -> None:
+        granule = parent.granule
+        state = ThreadState(self, team, 0, parent.gtid, parent, granule, parent._blocking)
+        granule.omp_thread = state
+        try:
+            top = stack_pointer(granule, self.sp_index)
+            call_microtask(granule, self.sp_index, top, microtask, parent.gtid, 0, args)
+        finally:
+            granule.omp_thread = parent
+
+    def _run_member(self, worker: Worker, team: Team, tid: int, microtask: int, args, snapshot) -> None:
+        granule = worker.granule
+        state = ThreadState(self, team, tid, worker.gtid, team.parent, granule)
+        state.stack_top = worker.stack_top
+        granule.omp_thread = state
+        token = ACTIVE_CALL.set(ActiveCall(granule, self.message, self.context))
+        try:
+            from granules.engine import EPOCH_TICK_SECONDS  # (granules.engine imports the host functions)
+
+            granule.store.set_epoch_deadline(math.ceil(granule.limits.time_seconds / EPOCH_TICK_SECONDS) + 1)
+            call_microtask(granule, self.sp_index, worker.stack_top, microtask, worker.gtid, tid, args)
+            if snapshot is not None:
+                self._call_export(granule, FLUSH_EXPORT, [])  # its stdio buffers are private copies
+        except BaseException as error:  # noqa: B036 - handed to the team, re-raised by the forking thread
+            team.fail(error)
+        finally:
+            ACTIVE_CALL.reset(token)
+            granule.omp_thread = None  # no path from the worker's thread back to this program
+            team.member_finished()
+
+    # -- shared mode ------------------------------------------------------
+    def _prepare_shared(self, workers: int) -> None:
+        root = self.root
+        if self.shared is None:
+            root.memory.refresh()
+            size = root.memory.size
+            cap = root.limits.memory_bytes
+            target = min(cap - cap // 8 - WASM_PAGE, size + HEADROOM) // WASM_PAGE * WASM_PAGE
+            target = max(target, size + (workers + 1) * STACK_SIZE)
+            if target > cap:
+                raise OpenMPError(f"memory cap of {cap} bytes leaves no room for {workers} thread stacks")
+            self.shared = SharedMemory(root.proto.name.replace("/", "-"), root.memory.view, target)
+            self.shared.map_into(root)
+            self.brk, self.stack_floor = size, target
+        globals_ = root.read_globals()
+        for worker in self._ensure_workers(workers):
+            if worker.granule is None:
+                with self.lock:
+                    if self.stack_floor - STACK_SIZE < self.brk:
+                        raise OpenMPError("no memory left for another thread's stack")
+                    self.stack_floor -= STACK_SIZE
+                    worker.stack_top = self.stack_floor + STACK_SIZE
+                worker.granule = new_instance(root, self._wasi(), None)
+                self.shared.map_into(worker.granule)
+            set_globals(worker.granule, globals_)
+        return None
+
+    def sbrk(self, granule: "Granule", increment: int) -> int:
+        """wasi-libc's ``sbrk``, for the heap every member of a team sees; -1 if out of memory."""
+        if increment < 0 or increment % WASM_PAGE:
+            raise OpenMPError(f"sbrk({increment}): only whole wasm pages can be added")
+        if self.brk is None:  # no shared memory: plain memory.grow of the caller
+            memory = memory_of(granule)
+            if increment == 0:
+                return raw.memory_size(granule.ctx, memory)
+            previous = raw.memory_grow(granule.ctx, memory, increment // WASM_PAGE)
+            granule.memory.refresh()
+            return -1 if previous is None else previous * WASM_PAGE
+        with self.lock:
+            if self.brk + increment > self.stack_floor:
+                return -1
+            previous, self.brk = self.brk, self.brk + increment
+            return previous
+
+    # -- snapshot mode ------------------------------------------------------
+    def _prepare_snapshot(self, workers: int) -> tuple[bytes, MemorySnapshot]:
+        root = self.root
+        for worker in self._ensure_workers(workers):
+            if not worker.stack_top:
+                previous = raw.memory_grow(root.ctx, memory_of(root), STACK_SIZE // WASM_PAGE)
+                if previous is None:
+                    raise OpenMPError("memory cap leaves no room for another thread's stack")
+                worker.stack_top = previous * WASM_PAGE + STACK_SIZE
+        self._call_export(root, FLUSH_EXPORT, [])  # else each thread would print the parent's buffer again
+        root.memory.refresh()
+        contents = bytes(root.memory.view)
+        snapshot = MemorySnapshot(root.proto.name.replace("/", "-"), memoryview(contents), root.read_globals())
+        for worker in self.workers[:workers]:
+            granule = worker.granule
+            if granule is not None and granule.memory.size == snapshot.size:
+                granule.reset(self._wasi(), snapshot)
+            else:
+                worker.granule = new_instance(root, self._wasi(), snapshot)
+        return contents, snapshot
+
+    def _merge(self, original: bytes, workers: int) -> None:
+        """Merge each worker's changes since the fork into the parent's memory."""
+        regions = sorted(self.merge_regions.values())
+        root = self.root
+        for worker in self.workers[:workers]:
+            memory = worker.granule.memory
+            memory.refresh()
+            diffs = diff_memory(original, memory.view, regions)
+            if memory.size > root.memory.size:
+                grow_to(root, memory.size)
+            apply_diffs(root.memory.view, diffs)
+
+    # -- helpers ------------------------------------------------------------
+    def _ensure_workers(self, count: int) -> list[Worker]:
+        while len(self.workers) < count:
+            self.workers.append(Worker(len(self.workers) + 1, self.root.proto.name.replace("/", "-")))
+        return self.workers[:count]
+
+    def _wasi(self) -> wasmtime.WasiConfig:
+        wasi = wasmtime.WasiConfig()
+        wasi.argv = [self.message.function]
+        if self.message.env:
+            wasi.env = list(self.message.env.items())
+        wasi.stdout_custom = functools.partial(self.take_output, 1)  # (the guest sends output to the host)
+        wasi.stderr_custom = functools.partial(self.take_output, 2)
+        uses = getattr(self.root.proto, "wasi_imports", ("fd_prestat_get",))
+        if self.sandbox is not None and "fd_prestat_get" in uses:  # as the runtime does for the call
+            os.makedirs(self.sandbox, exist_ok=True)
+            wasi.preopen_dir(self.sandbox, "/")
+        return wasi
+
+    def take_output(self, fd: int, data: bytes) -> None:
+        with self.lock:
+            self._outputs.append((fd, bytes(data)))
+
+    def _drain_output(self) -> None:
+        """Write what the workers printed through the parent's own stdout/stderr."""
+        with self.lock:
+            outputs, self._outputs = self._outputs, []
+        if not outputs:
+            return
+        root = self.root
+        scratch = ((stack_pointer(root, self.sp_index) - _OUTPUT_PIECE - 64) & ~15)
+        for fd, data in outputs:
+            for start in range(0, len(data), _OUTPUT_PIECE):
+                piece = data[start:start + _OUTPUT_PIECE]
+                root.memory.write(scratch, piece, "thread output")
+                self._call_export(root, WRITE_EXPORT, [fd, scratch, len(piece)])
+
+    def _call_export(self, granule: "Granule", name: str, args: list[int]) -> None:
+        index = self.exports.get(name)
+        if index is None:
+            raise OpenMPError(f"the module lacks {name}: build it with `faabric cc -fopenmp`")
+        func = raw.export_at(granule.ctx, granule.instance, index).of.func
+        try:
+            raw.call(granule.ctx, func, args, "i")
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
+            raise granule._classify(error) from None
+
+    def register_merge_region(self, region: MergeRegion) -> None:
+        with self.lock:
+            self.merge_regions[region.offset] = region
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        return 0
+    return max(value, 0)
+
+
+def _close(workers: list[Worker]) -> None:
+    for worker in workers:
+        worker.close()
+
+
+def pack_ints(*values: int) -> bytes:
+    return struct.pack(f"<{len(values)}i", *values)

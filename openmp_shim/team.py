@@ -1,0 +1,173 @@
+"""Teams of OpenMP threads: barriers, worksharing bookkeeping, and the threads' own state.
+
+A :class:`Team` is created for each parallel region. Its members block on
+one condition variable (never spin), and a member that fails aborts the
+team: everyone waiting wakes up with :class:`TeamAborted`, so a failure in
+one thread never leaves the others hanging.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from faabric.exceptions import OpenMPError
+from openmp_shim.abi import DispatchLoop
+
+if TYPE_CHECKING:
+    from openmp_shim.program import OpenMPProgram
+
+WAIT_SLICE = 0.25  # seconds between checks for an aborted team while waiting
+
+
+class TeamAborted(OpenMPError):
+    """Another thread of the team failed; this one stops too (the first error is reported)."""
+
+
+class Team:
+    """The threads of one parallel region."""
+
+    def __init__(self, size: int, parent: "ThreadState") -> None:
+        self.size = size
+        self.parent = parent
+        self.level = parent.level + 1
+        self.active_level = parent.active_level + (1 if size > 1 else 0)
+        self.cond = threading.Condition()
+        self.error: BaseException | None = None
+        self._arrived = 0
+        self._generation = 0
+        self._finished = 0
+        self.singles_claimed = 0
+        self.loops: dict[int, DispatchLoop] = {}
+        self.loop_users: dict[int, int] = {}
+        self.copyprivate: dict[int, int] = {}
+        self.reductions: dict[int, dict[int, tuple]] = {}
+
+    # -- failure -------------------------------------------------------
+    def fail(self, error: BaseException) -> None:
+        """Record the first failure and wake every waiting member."""
+        with self.cond:
+            if self.error is None:
+                self.error = error
+            self.cond.notify_all()
+
+    def wait_for(self, predicate: Callable[[], bool], thread: "ThreadState") -> None:
+        """Wait (holding ``self.cond``) until ``predicate()``; raise TeamAborted if the team failed."""
+        if predicate():
+            return
+        with thread.blocking():
+            while not predicate():
+                if self.error is not None:
+                    raise TeamAborted("another thread of the team failed")
+                self.cond.wait(WAIT_SLICE)
+
+    # -- synchronisation -----------------------------------------------
+    def barrier(self, thread: "ThreadState") -> None:
+        if self.size == 1:
+            return
+        with self.cond:
+            generation = self._generation
+            self._arrived += 1
+            if self._arrived == self.size:
+                self._arrived = 0
+                self._generation += 1
+                self.cond.notify_all()
+                return
+            self.wait_for(lambda: self._generation != generation, thread)
+
+    def member_finished(self) -> None:
+        with self.cond:
+            self._finished += 1
+            self.cond.notify_all()
+
+    def join(self, thread: "ThreadState", workers: int) -> None:
+        """Wait until ``workers`` members have finished (aborting does not stop the wait)."""
+        with self.cond:
+            if self._finished >= workers:
+                return
+            with thread.blocking():
+                while self._finished < workers:
+                    self.cond.wait(WAIT_SLICE)
+
+    # -- worksharing ----------------------------------------------------
+    def claim_single(self, ordinal: int) -> bool:
+        """Whether the caller is the first to reach its ``ordinal``-th single construct."""
+        with self.cond:
+            if self.singles_claimed < ordinal:
+                self.singles_claimed = ordinal
+                return True
+            return False
+
+    def start_loop(self, ordinal: int, make: Callable[[], DispatchLoop]) -> DispatchLoop:
+        with self.cond:
+            loop = self.loops.get(ordinal)
+            if loop is None:
+                loop = self.loops[ordinal] = make()
+                self.loop_users[ordinal] = 0
+            self.loop_users[ordinal] += 1
+            return loop
+
+    def finish_loop(self, ordinal: int) -> None:
+        with self.cond:
+            self.loop_users[ordinal] -= 1
+            if self.loop_users[ordinal] == 0 and len(self.loops[ordinal].finished) >= self.size:
+                del self.loops[ordinal], self.loop_users[ordinal]
+
+
+class ThreadState:
+    """One thread's view: its team, number, ICVs and worksharing counters.
+
+    The initial thread of a call has ``team=None``; each parallel region a
+    thread runs gives it a new state whose ``parent`` is the encountering one.
+    """
+
+    def __init__(
+        self,
+        program: "OpenMPProgram",
+        team: Team | None,
+        tid: int,
+        gtid: int,
+        parent: "ThreadState | None",
+        granule,
+        blocking: Callable[[], contextlib.AbstractContextManager] | None = None,
+    ) -> None:
+        self.program = program
+        self.granule = granule  # the instance this thread runs in
+        self.team = team
+        self.tid = tid
+        self.gtid = gtid
+        self.parent = parent
+        self._blocking = blocking
+        self.level = team.level if team else 0
+        self.active_level = team.active_level if team else 0
+        self.nthreads = parent.nthreads if parent else program.default_threads
+        self.pushed = 0  # from num_threads(): used by the next fork only
+        self.singles = 0
+        self.loops_started = 0
+        self.copyprivates = 0
+        self.reduction_count = 0
+        self.loop: DispatchLoop | None = None
+        self.loop_team: Team | None = None
+        self.stack_top = 0  # workers: where this thread's stack starts
+        self.loop_ordinal = 0
+        self.current_iteration = 0
+        self.did_ordered = False
+
+    @property
+    def team_size(self) -> int:
+        return self.team.size if self.team else 1
+
+    def blocking(self) -> contextlib.AbstractContextManager:
+        """Give up the worker's CPU permit while waiting (only the call's own pool thread has one)."""
+        return self._blocking() if self._blocking else contextlib.nullcontext()
+
+    def check_abort(self) -> None:
+        if self.team is not None and self.team.error is not None:
+            raise TeamAborted("another thread of the team failed")
+
+    def ancestors(self) -> Iterator["ThreadState"]:
+        state: ThreadState | None = self
+        while state is not None:
+            yield state
+            state = state.parent

@@ -1,0 +1,158 @@
+"""Team members: extra instances of a granule's module, each on its own OS thread.
+
+A :class:`Worker` owns one thread instance (a :class:`~granules.granule.Granule`
+of the same ProtoFunction, in its own Store) and the OS thread that runs
+microtasks in it. Wasm runs without the GIL, so the members of a team
+really run at the same time.
+
+Shared mode: the parent's linear memory is moved onto a memfd mapped
+``MAP_SHARED`` at the first fork, and every worker maps the same file over
+its own linear memory: all instances see the same physical pages.
+Snapshot mode: each worker is restored, copy-on-write, from a snapshot of
+the parent taken at the fork, and its changes are diffed and merged back.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+import threading
+from typing import TYPE_CHECKING, Callable
+
+import wasmtime
+
+from faabric.exceptions import GranuleOutOfMemoryError, OpenMPError
+from granules import raw
+from granules.snapshot import WASM_PAGE, MemorySnapshot, map_fixed
+
+if TYPE_CHECKING:
+    from granules.granule import Granule
+
+STACK_SIZE = 256 << 10  # each worker's stack (the main thread keeps the module's own)
+
+
+def memory_of(granule: "Granule"):
+    """The raw linear-memory extern of ``granule``."""
+    return raw.export_at(granule.ctx, granule.instance, granule.proto.memory_index).of.memory
+
+
+def grow_to(granule: "Granule", size: int) -> None:
+    """Grow ``granule``'s linear memory to ``size`` bytes (no-op if it is that large)."""
+    memory = memory_of(granule)
+    missing = (size - raw.memory_size(granule.ctx, memory)) // WASM_PAGE
+    if missing > 0 and raw.memory_grow(granule.ctx, memory, missing) is None:
+        raise GranuleOutOfMemoryError(granule.proto.name, granule.limits.memory_bytes, "OpenMP threads' memory")
+    granule.memory.refresh()
+
+
+class SharedMemory:
+    """A memfd holding linear memory that several instances map ``MAP_SHARED``."""
+
+    def __init__(self, name: str, contents: memoryview, size: int) -> None:
+        self.size = size
+        self.fd = os.memfd_create(f"faabric-omp-{name}", os.MFD_CLOEXEC)
+        os.ftruncate(self.fd, size)  # sparse: pages cost nothing until touched
+        written = 0
+        while written < len(contents):
+            written += os.pwrite(self.fd, contents[written:], written)
+
+    def map_into(self, granule: "Granule") -> None:
+        grow_to(granule, self.size)
+        map_fixed(raw.memory_base(granule.ctx, memory_of(granule)), self.size, mmap.MAP_SHARED, self.fd)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __del__(self) -> None:
+        self.close()
+
+
+class Worker:
+    """One extra thread of a call's OpenMP teams, with its own instance and OS thread."""
+
+    def __init__(self, gtid: int, name: str) -> None:
+        self.gtid = gtid
+        self.granule: "Granule | None" = None
+        self.stack_top = 0
+        self._job: Callable[[], None] | None = None
+        self._closed = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._loop, name=f"{name}-omp-{gtid}", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._cond:
+            self._job = job
+            self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._job is None and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    self.granule = None
+                    return
+                job, self._job = self._job, None
+            job()
+            del job  # drop the job's references before idling
+
+
+def new_instance(root: "Granule", wasi: wasmtime.WasiConfig, snapshot: MemorySnapshot | None) -> "Granule":
+    """Another instance of ``root``'s function (from ``snapshot`` if given)."""
+    from granules.granule import Granule  # (granules.engine imports the host functions)
+
+    return Granule(root.proto, root.limits, wasi, snapshot)
+
+
+def call_microtask(
+    granule: "Granule", sp_index: int, stack_top: int, func_index: int, gtid: int, tid: int, args: list[int]
+) -> None:
+    """Run ``microtask(&gtid, &tid, *args)`` (a function-table entry) in ``granule``.
+
+    ``gtid`` and ``tid`` are stored just below ``stack_top``, and the stack
+    pointer is set below them for the call, then restored.
+    """
+    ctx = granule.ctx
+    sp_global = raw.export_at(ctx, granule.instance, sp_index).of.global_
+    saved = raw.global_get(ctx, sp_global)
+    frame = (stack_top - 16) & ~15
+    granule.memory.write(frame, struct.pack("<ii", gtid, tid), "thread ids")
+    func = table_function(granule, func_index)
+    raw.global_set(ctx, sp_global, raw.make_value("i", frame))
+    try:
+        raw.call(ctx, func, [frame, frame + 4, *args], None)
+    except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
+        raise granule._classify(error) from None
+    finally:
+        raw.global_set(ctx, sp_global, saved)
+    if granule.host_error is not None:
+        error, granule.host_error = granule.host_error, None
+        raise error
+
+
+def table_function(granule: "Granule", index: int):
+    if granule.proto.table_index is None:
+        raise OpenMPError("OpenMP needs the module's function table exported (link with --export-table)")
+    table = raw.export_at(granule.ctx, granule.instance, granule.proto.table_index).of.table
+    func = raw.table_func(granule.ctx, table, index)
+    if func is None:
+        raise OpenMPError(f"function pointer {index} is not in the function table")
+    return func
+
+
+def stack_pointer(granule: "Granule", sp_index: int) -> int:
+    return raw.global_get(granule.ctx, raw.export_at(granule.ctx, granule.instance, sp_index).of.global_).of.i32
+
+
+def set_globals(granule: "Granule", values: dict) -> None:
+    for index, value in values.items():
+        raw.global_set(granule.ctx, raw.export_at(granule.ctx, granule.instance, index).of.global_, value)

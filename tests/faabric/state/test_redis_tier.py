@@ -1,0 +1,56 @@
+"""Redis specifics: lock tokens, an unreachable server, and the Python API against it."""
+
+from __future__ import annotations
+
+import pytest
+
+from faabric.cluster import LocalCluster
+from faabric.exceptions import StateBackendUnavailableError
+from faabric.state.redis_tier import RedisGlobalTier, redacted
+from faabric.testing.redis import free_port
+
+
+def test_a_lock_is_released_only_by_its_token(redis_url):
+    tier = RedisGlobalTier(redis_url)
+    try:
+        token = tier.lock("alice:k", ttl=5, timeout=1)
+        assert token
+        assert not tier.unlock("alice:k", "someone-else")
+        assert tier.lock("alice:k", ttl=5, timeout=0.05) is None
+        assert tier.unlock("alice:k", token)
+        assert tier.lock("alice:k", ttl=5, timeout=0.05)
+    finally:
+        tier.close()
+
+
+def test_a_lock_whose_holder_vanished_expires(redis_url):
+    tier = RedisGlobalTier(redis_url)
+    try:
+        assert tier.lock("alice:expiring", ttl=0.05, timeout=1)
+        assert tier.lock("alice:expiring", ttl=5, timeout=2), "the expired lock was not taken over"
+    finally:
+        tier.close()
+
+
+@pytest.mark.timeout(60)
+def test_an_unreachable_redis_is_a_clear_error_not_a_hang():
+    tier = RedisGlobalTier(f"redis://:secret@127.0.0.1:{free_port()}/0")
+    try:
+        with pytest.raises(StateBackendUnavailableError, match="unavailable") as raised:
+            tier.get("alice:k")
+        assert "secret" not in str(raised.value)
+        with pytest.raises(StateBackendUnavailableError):
+            tier.set("alice:k", b"x")
+    finally:
+        tier.close()
+
+
+async def test_a_cluster_with_an_unreachable_redis_fails_to_start(config):
+    with pytest.raises(StateBackendUnavailableError, match="redis"):
+        async with LocalCluster(config=config, redis_url=f"redis://127.0.0.1:{free_port()}/0"):
+            pass
+
+
+def test_passwords_are_redacted_from_urls():
+    assert redacted("redis://user:pw@host:1/0") == "redis://user:***@host:1/0"
+    assert redacted("redis://host:1/0") == "redis://host:1/0"
