@@ -165,19 +165,7 @@ class Planner:
         if len(done) >= expected:
             return list(done)
         waiter = asyncio.get_running_loop().create_future()
-        entry = (expected, waiter)
-        self._app_waiters.setdefault(app_id, []).append(entry)
-        try:
-            return await asyncio.wait_for(waiter, timeout)
-        except asyncio.TimeoutError:
-            raise CallTimeoutError(app_id, timeout or 0) from None
-        finally:
-            waiting = self._app_waiters.get(app_id)
-            if waiting is not None:
-                if entry in waiting:
-                    waiting.remove(entry)
-                if not waiting:
-                    del self._app_waiters[app_id]
+        return await self._wait(self._app_waiters, app_id, (expected, waiter), waiter, timeout)
 
     async def wait_result(self, message_id: int, timeout: float | None = None) -> Message:
         """The finished message ``message_id``, once it has run.
@@ -192,17 +180,23 @@ class Planner:
         if message_id not in self._running and message_id not in self._queued_ids:
             raise UnknownCallError(message_id)
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(message_id, []).append(waiter)
+        return await self._wait(self._waiters, message_id, waiter, waiter, timeout)
+
+    @staticmethod
+    async def _wait(registry: dict[int, list], key: int, entry, waiter: asyncio.Future, timeout: float | None):
+        """Park ``entry`` under ``key`` until ``waiter`` resolves; always unpark it after."""
+        registry.setdefault(key, []).append(entry)
         try:
             return await asyncio.wait_for(waiter, timeout)
         except asyncio.TimeoutError:
-            raise CallTimeoutError(message_id, timeout or 0) from None
+            raise CallTimeoutError(key, timeout or 0) from None
         finally:
-            waiters = self._waiters.get(message_id)
-            if waiters and waiter in waiters:
-                waiters.remove(waiter)
-                if not waiters:
-                    del self._waiters[message_id]
+            waiting = registry.get(key)
+            if waiting is not None:
+                if entry in waiting:
+                    waiting.remove(entry)
+                if not waiting:
+                    del registry[key]
 
     def statistics(self) -> PlannerStatistics:
         return PlannerStatistics(

@@ -59,6 +59,21 @@ class _Endpoint:
             result = await result
         return result
 
+    async def _receive_frames(self, receive: Callable) -> None:
+        """Dispatch frames as they come, draining every ready one before awaiting again."""
+        while True:
+            batch = [await receive()]
+            for _ in range(_DRAIN):
+                try:
+                    batch.append(receive(flags=zmq.NOBLOCK).result())
+                except zmq.Again:
+                    break
+            for frame in batch:
+                self._dispatch(frame)
+
+    def _dispatch(self, frame) -> None:
+        raise NotImplementedError
+
     def _spawn(self, coroutine: Awaitable) -> None:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
@@ -101,7 +116,7 @@ class RpcServer(_Endpoint):
         except zmq.ZMQError as error:
             self._socket.close()
             raise TransportError(bind, f"cannot listen: {error}") from None
-        self._receiver = asyncio.ensure_future(self._receive())
+        self._receiver = asyncio.ensure_future(self._receive_frames(self._socket.recv_multipart))
         return self.address
 
     async def stop(self) -> None:
@@ -120,18 +135,6 @@ class RpcServer(_Endpoint):
         except zmq.ZMQError as error:
             log.warning("could not push %s to peer %s: %s", method, peer.hex(), error)
             return False
-
-    async def _receive(self) -> None:
-        socket = self._socket
-        while True:
-            batch = [await socket.recv_multipart()]
-            for _ in range(_DRAIN):
-                try:
-                    batch.append(socket.recv_multipart(flags=zmq.NOBLOCK).result())
-                except zmq.Again:
-                    break
-            for parts in batch:
-                self._dispatch(parts)
 
     def _dispatch(self, parts: list[bytes]) -> None:
         if len(parts) != 2:
@@ -215,7 +218,7 @@ class RpcClient(_Endpoint):
         except zmq.ZMQError as error:
             self._socket.close()
             raise TransportError(self.address, f"cannot connect: {error}") from None
-        self._receiver = asyncio.ensure_future(self._receive())
+        self._receiver = asyncio.ensure_future(self._receive_frames(self._socket.recv))
         return self
 
     async def close(self) -> None:
@@ -251,18 +254,6 @@ class RpcClient(_Endpoint):
             raise TransportError(self.address, f"no answer to {method} within {timeout:g}s") from None
         finally:
             self._pending.pop(request_id, None)
-
-    async def _receive(self) -> None:
-        socket = self._socket
-        while True:
-            batch = [await socket.recv()]
-            for _ in range(_DRAIN):
-                try:
-                    batch.append(socket.recv(flags=zmq.NOBLOCK).result())
-                except zmq.Again:
-                    break
-            for data in batch:
-                self._dispatch(data)
 
     def _dispatch(self, data: bytes) -> None:
         try:
