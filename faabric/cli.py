@@ -6,6 +6,7 @@ import asyncio
 import functools
 import hashlib
 import logging
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -53,15 +54,41 @@ def _limits(config: SystemConfig, memory_limit: str | None, time_limit: float | 
 
 
 def _emit(result: CallResult) -> None:
-    """Forward the granule's stdout/stderr, then its output bytes; exit with its code."""
-    sys.stdout.buffer.write(result.stdout)
-    sys.stderr.buffer.write(result.stderr)
+    """Forward the granule's stdout/stderr, then its output bytes; exit with its code.
+
+    For an MPI world of several ranks, each rank's lines are prefixed ``[rank]``,
+    and the exit code is the first non-zero one of any rank.
+    """
+    ranks = result.ranks if len(result.ranks) > 1 else ()
+    if ranks:
+        for rank, rank_result in enumerate(ranks):
+            sys.stdout.buffer.write(_prefixed(rank, rank_result.stdout))
+            sys.stderr.buffer.write(_prefixed(rank, rank_result.stderr))
+    else:
+        sys.stdout.buffer.write(result.stdout)
+        sys.stderr.buffer.write(result.stderr)
     sys.stdout.buffer.write(result.output)
     sys.stdout.flush()
     sys.stderr.flush()
     if result.error is not None:
         raise result.error
-    sys.exit((result.return_value or 0) & 0xFF)
+    codes = [r.return_value or 0 for r in ranks] or [result.return_value or 0]
+    sys.exit(next((code for code in codes if code), 0) & 0xFF)
+
+
+def _prefixed(rank: int, data: bytes) -> bytes:
+    return b"".join(b"[%d] %s" % (rank, line) for line in data.splitlines(keepends=True))
+
+
+def _world(ranks: int) -> dict:
+    """``invoke`` arguments for an MPI world of ``ranks`` ranks (none for a single call)."""
+    return {"mpi_world_size": ranks} if ranks > 1 else {}
+
+
+def _mpi_option(fn):
+    return click.option(
+        "-n", "--np", "ranks", type=click.IntRange(min=1), default=1, help="MPI world size (ranks), like mpirun -n."
+    )(fn)
 
 
 def _cluster(config: SystemConfig, planner: str | None):
@@ -119,24 +146,31 @@ def _build(program: Path, config: SystemConfig) -> Path:
         return program
     from granules.toolchain import compile_wasm
 
-    digest = hashlib.sha256(program.read_bytes()).hexdigest()[:16]
+    source = program.read_bytes()
+    digest = hashlib.sha256(source).hexdigest()[:16]
     target = config.cache_dir / "build" / f"{program.stem}-{digest}.wasm"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        compile_wasm([program], target)
+        openmp = b"#pragma omp" in source or b"<omp.h>" in source
+        compile_wasm([program], target, ["-fopenmp"] if openmp else [])
     return target
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.option("--input", "data", help="Input data for the call.")
 @click.option("--input-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--omp-threads", type=click.IntRange(min=1), help="OpenMP threads (default: OMP_NUM_THREADS).")
+@_mpi_option
 @with_limits
 @click.argument("program", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @_cli_errors
-def run(data, input_file, memory_limit, time_limit, program: Path, args) -> None:
+def run(data, input_file, omp_threads, ranks, memory_limit, time_limit, program: Path, args) -> None:
     """Run PROGRAM (.wasm, or .c/.cpp compiled first) once on the embedded runtime."""
     config = SystemConfig.from_env()
+    env = {k: v for k, v in os.environ.items() if k.startswith("OMP_")}  # OpenMP settings travel with the call
+    if omp_threads:
+        env["OMP_NUM_THREADS"] = str(omp_threads)
     wasm = _build(program, config)
     limits = _limits(config, memory_limit, time_limit)
 
@@ -145,7 +179,8 @@ def run(data, input_file, memory_limit, time_limit, program: Path, args) -> None
             name = "".join(c if c.isalnum() or c in "_.-" else "_" for c in program.stem)
             await cluster.upload("local", name, wasm, limits)
             return await cluster.invoke(
-                "local", name, _input_bytes(data, input_file), cmdline=shlex.join(args), raise_on_error=False
+                "local", name, _input_bytes(data, input_file), cmdline=shlex.join(args), env=env,
+                raise_on_error=False, **_world(ranks),
             )
 
     _emit(_run_async(go()))
@@ -176,17 +211,19 @@ def upload(planner, memory_limit, time_limit, user: str, function: str, file: Pa
 @click.option("--input", "data", help="Input data for the call.")
 @click.option("--input-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--cmdline", default="", help="Command line (argv after the function name).")
+@_mpi_option
 @click.argument("user")
 @click.argument("function")
 @_cli_errors
-def invoke(planner, data, input_file, cmdline: str, user: str, function: str) -> None:
+def invoke(planner, data, input_file, cmdline: str, ranks: int, user: str, function: str) -> None:
     """Run the uploaded function USER/FUNCTION once (embedded, or on --planner's cluster)."""
     config = SystemConfig.from_env()
 
     async def go() -> CallResult:
         async with _cluster(config, planner) as cluster:
             return await cluster.invoke(
-                user, function, _input_bytes(data, input_file), cmdline=cmdline, raise_on_error=False
+                user, function, _input_bytes(data, input_file), cmdline=cmdline, raise_on_error=False,
+                **_world(ranks),
             )
 
     _emit(_run_async(go()))

@@ -8,6 +8,10 @@ no servers to configure.
     async with faabric.LocalCluster(hosts=1) as cluster:
         await cluster.upload("demo", "hello", "hello.wasm")
         result = await cluster.invoke("demo", "hello", input=b"x")
+        await cluster.state("demo").set("weights", bytes(64))  # what its granules see
+
+The hosts share one global state tier: Redis with ``redis_url`` (or
+``FAABRIC_REDIS``), else in memory.
 """
 
 from __future__ import annotations
@@ -187,7 +191,7 @@ class LocalCluster:
         """Call a function and wait for it.
 
         With ``raise_on_error=False`` a failed call's error is in the result instead.
-        With ``mpi_world_size`` N > 1 the call is rank 0 of an MPI world: its
+        With ``mpi_world_size`` N >= 1 the call is rank 0 of an MPI world: its
         ``MPI_Init`` starts ranks 1..N-1; the result is rank 0's, with every
         rank's result in ``ranks`` and, if any rank failed, the error of the
         rank that failed first (not of the ranks stopped because of it).
@@ -204,7 +208,7 @@ class LocalCluster:
         self.planner.submit([message])
         done = await self.planner.wait_result(message.id, timeout)
         result = CallResult.from_message(done)
-        if mpi_world_size > 1 and done.mpi_world_id:
+        if mpi_world_size >= 1 and done.mpi_world_id:
             result = await self._mpi_result(done, timeout)
         return result.raise_for_error() if raise_on_error else result
 

@@ -123,6 +123,9 @@ def build_command(
         # wasi-libc's errno is _Thread_local; with atomics on, clang needs this
         # model for it (it stays one plain global, as in the non-threaded libc).
         cmd += ["-matomics", "-mbulk-memory", "-ftls-model=local-exec"]
+        # Without --shared-memory the module has one TLS block for all threads:
+        # threadprivate variables go through __kmpc_threadprivate_cached instead.
+        cmd.append("-fnoopenmp-use-tls")
         # --undefined pulls each real function in: wasm-ld skips wrapping a symbol nothing else names.
         cmd += [f"-Wl,--wrap={symbol},--undefined={symbol}" for symbol in OPENMP_WRAPPED]
     cmd += ["-Wl,--allow-undefined", "-Wl,--export-table"]
@@ -132,7 +135,7 @@ def build_command(
         cmd.append("-Wl,--strip-debug")
     cmd += list(extra_flags)
     cmd += [str(p) for p in paths]
-    if openmp:
+    if openmp and not {"-c", "-S", "-E"} & set(extra_flags):  # linking: add the runtime's guest half
         cmd += ["-x", "c", str(OPENMP_GUEST_RUNTIME), "-x", "none"]
     cmd += ["-o", str(out)]
     return cmd

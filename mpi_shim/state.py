@@ -58,7 +58,7 @@ class RankState:
     """Rank ``rank`` of ``world``, as seen by one running granule."""
 
     def __init__(self, call, world: World, rank: int, thread_level: int) -> None:
-        self.call = call
+        self.granule = call.granule  # never the call itself: the call holds this state
         self.memory = call.memory
         self.world = world
         self.rank = rank
@@ -238,7 +238,7 @@ class RankState:
         return (lambda data: np.frombuffer(bytes(data), dtype=element)), combine, spec.name
 
     def _user_combine(self, function: int, datatype: dt.Datatype, count: int):
-        granule = self.call.granule
+        granule = self.granule
         if granule.proto.table_index is None:
             raise fail(ErrorClass.ERR_OP, "user ops need the module's __indirect_function_table export")
         table = raw.export_at(granule.ctx, granule.instance, granule.proto.table_index).of.table

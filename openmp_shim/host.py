@@ -19,7 +19,7 @@ from granules import raw
 from granules.context import ActiveCall
 from openmp_shim import abi, sync
 from openmp_shim.program import OpenMPProgram
-from openmp_shim.team import Team, ThreadState
+from openmp_shim.team import WAIT_SLICE, Team, ThreadState
 from openmp_shim.workers import table_function
 
 _INT = {4: ("<i", "<I"), 8: ("<q", "<Q")}
@@ -45,6 +45,7 @@ def push_num_threads(call: ActiveCall, loc: int, gtid: int, count: int) -> None:
 
 
 def global_thread_num(call: ActiveCall, loc: int) -> int:
+    """(Modules built by ``faabric cc -fopenmp`` answer this in the guest, without a host call.)"""
     return thread(call).gtid
 
 
@@ -121,7 +122,7 @@ def _dispatch_next(width: int, signed: bool):
         if loop is None:
             raise OpenMPError("__kmpc_dispatch_next outside a dispatched loop")
         team = state.loop_team
-        with team.cond:
+        with team.lock:
             chunk = loop.next_chunk(state.tid)
             if chunk is None:
                 loop.finished.add(state.tid)
@@ -175,16 +176,15 @@ def end_ordered(call: ActiveCall, loc: int, gtid: int) -> None:
 
 
 def _wait_turn(state: ThreadState) -> None:
-    team, loop = state.loop_team, state.loop
-    with team.cond:
-        team.wait_for(lambda: loop.ordered_next >= state.current_iteration, state)
+    loop = state.loop
+    state.loop_team.wait_for(lambda: loop.ordered_next >= state.current_iteration, state)
 
 
 def _pass_turn(state: ThreadState) -> None:
     team = state.loop_team
-    with team.cond:
+    with team.lock:
         state.loop.ordered_next = state.current_iteration + 1
-        team.cond.notify_all()
+        team.notify_all()
 
 
 # -- synchronisation ---------------------------------------------------------------
@@ -239,18 +239,17 @@ def copyprivate(call: ActiveCall, loc: int, gtid: int, size: int, data_ptr: int,
     if state.program.mode == "snapshot":
         raise OpenMPError("copyprivate needs shared memory; it is not supported in snapshot mode")
     if didit:
-        with team.cond:
+        with team.lock:
             team.copyprivate[ordinal] = data_ptr
-            team.cond.notify_all()
     team.barrier(state)
     if not didit:
-        with team.cond:
+        with team.lock:
             source = team.copyprivate[ordinal]
         func = table_function(call.granule, copy_func)  # the copy runs in this thread's own instance
         raw.call(call.granule.ctx, func, [data_ptr, source], None)
     team.barrier(state)
     if didit:
-        with team.cond:
+        with team.lock:
             team.copyprivate.pop(ordinal, None)
 
 
@@ -272,6 +271,14 @@ def end_reduce_nowait(call: ActiveCall, loc: int, gtid: int, lock_ptr: int) -> N
 
 def end_reduce(call: ActiveCall, loc: int, gtid: int, lock_ptr: int) -> None:
     sync.end_reduction(thread(call), lock_ptr, blocking=True)
+
+
+def threadprivate_cached(call: ActiveCall, loc: int, gtid: int, data: int, size: int, cache: int) -> int:
+    """``threadprivate`` variables: the address of the calling thread's own copy."""
+    state = thread(call)
+    if not 0 < size <= 1 << 20:
+        raise OpenMPError(f"threadprivate variable of {size} bytes")
+    return state.program.threadprivate(state, call.memory, data & 0xFFFFFFFF, size)
 
 
 def sm_reduce(call: ActiveCall, var_ptr: int, var_type: int, op: int, current_batch: int) -> None:
@@ -439,14 +446,18 @@ def omp_output(call: ActiveCall, fd: int, iovs: int, count: int) -> int:
 
 
 def omp_yield(call: ActiveCall) -> None:
+    """A guest spin lock is taken: let its holder run (and stop if the team failed)."""
+    thread(call).check_abort()
     os.sched_yield()
 
 
 def stdio_lock(call: ActiveCall) -> None:
     state = thread(call)
-    if not state.program.stdio.acquire(blocking=False):
+    stdio = state.program.stdio
+    if not stdio.acquire(blocking=False):
         with state.blocking():
-            state.program.stdio.acquire()
+            while not stdio.acquire(timeout=WAIT_SLICE):
+                state.check_abort()
 
 
 def stdio_unlock(call: ActiveCall) -> None:
@@ -496,6 +507,7 @@ _FUNCTIONS = [
     ("__kmpc_end_reduce", "iii", "", end_reduce),
     ("__kmpc_ordered", "ii", "", ordered),
     ("__kmpc_end_ordered", "ii", "", end_ordered),
+    ("__kmpc_threadprivate_cached", "iiiii", "i", threadprivate_cached),
     ("__faasm_sm_reduce", "iiii", "", sm_reduce),
     ("__faasm_sm_critical_local", "", "", sm_critical_local),
     ("__faasm_sm_critical_local_end", "", "", sm_critical_local_end),

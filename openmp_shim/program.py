@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-import struct
 import threading
 import weakref
 from typing import TYPE_CHECKING
@@ -56,7 +55,7 @@ class OpenMPProgram:
     """The OpenMP state of one call of one granule."""
 
     def __init__(self, call: ActiveCall) -> None:
-        self.root = call.granule
+        self._root = weakref.ref(call.granule)  # weak: the granule holds this program, not the reverse
         self.message = call.message
         self.context = call.context
         host = getattr(call.context, "host", None)
@@ -76,6 +75,7 @@ class OpenMPProgram:
         self.criticals: dict[int, threading.Lock] = {}
         self.stdio = threading.RLock()
         self.merge_regions: dict[int, MergeRegion] = {}
+        self.threadprivate_init: dict[int, bytes] = {}  # a threadprivate variable's value before first use
         self._outputs: list[tuple[int, bytes]] = []
         self.workers: list[Worker] = []
         self.shared: SharedMemory | None = None
@@ -88,6 +88,11 @@ class OpenMPProgram:
         pool = getattr(host, "pool", None)
         self.initial = ThreadState(self, None, 0, 0, None, self.root, pool.blocking if pool else None)
         weakref.finalize(self.root, _close, self.workers)  # workers stop when the granule goes
+
+    @property
+    def root(self) -> "Granule":
+        """The call's own granule: it runs the initial thread and forks every team."""
+        return self._root()
 
     @classmethod
     def of(cls, call: ActiveCall) -> ThreadState:
@@ -191,7 +196,6 @@ class OpenMPProgram:
             self.shared = SharedMemory(root.proto.name.replace("/", "-"), root.memory.view, target)
             self.shared.map_into(root)
             self.brk, self.stack_floor = size, target
-        globals_ = root.read_globals()
         for worker in self._ensure_workers(workers):
             if worker.granule is None:
                 with self.lock:
@@ -201,7 +205,7 @@ class OpenMPProgram:
                     worker.stack_top = self.stack_floor + STACK_SIZE
                 worker.granule = new_instance(root, self._wasi(), None)
                 self.shared.map_into(worker.granule)
-            set_globals(worker.granule, globals_)
+                set_globals(worker.granule, root.read_globals())  # (the stack pointer is set per call)
         return None
 
     def sbrk(self, granule: "Granule", increment: int) -> int:
@@ -301,6 +305,21 @@ class OpenMPProgram:
         except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
             raise granule._classify(error) from None
 
+    def threadprivate(self, state: ThreadState, memory, data: int, size: int) -> int:
+        """The calling thread's copy of threadprivate ``data`` (the initial thread uses the original)."""
+        with self.lock:
+            initial = self.threadprivate_init.get(data)
+            if initial is None:
+                initial = self.threadprivate_init[data] = memory.read(data, size, "threadprivate variable")
+        if state.gtid == 0:
+            return data
+        worker = self.workers[state.gtid - 1]
+        copy = worker.threadprivate.get(data)
+        if copy is None:
+            copy = worker.threadprivate[data] = worker.threadprivate_block(size)
+            memory.write(copy, initial, "threadprivate copy")
+        return copy
+
     def register_merge_region(self, region: MergeRegion) -> None:
         with self.lock:
             self.merge_regions[region.offset] = region
@@ -317,7 +336,3 @@ def _positive(text: str) -> int:
 def _close(workers: list[Worker]) -> None:
     for worker in workers:
         worker.close()
-
-
-def pack_ints(*values: int) -> bytes:
-    return struct.pack(f"<{len(values)}i", *values)

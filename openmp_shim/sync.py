@@ -1,6 +1,6 @@
 """Mutual exclusion for OpenMP threads: critical sections, omp locks and reductions.
 
-Waiting always blocks on a condition (never spins) and gives up the call's
+Waiting always blocks (never spins) and gives up the call's
 CPU permit; a wait notices when another thread of its team failed.
 """
 
@@ -144,14 +144,14 @@ def start_reduction(state: ThreadState, call, data_ptr: int, reduce_func: int, l
     if state.tid != 0:
         sp = stack_pointer(granule, state.program.sp_index)
         stack = granule.memory.read(sp, state.stack_top - sp, "thread stack")
-        with team.cond:
+        with team.lock:
             team.reductions.setdefault(ordinal, {})[state.tid] = (sp, stack, data_ptr)
-            team.cond.notify_all()
+            team.notify_all()
         if blocking:
             team.barrier(state)
         return 0
-    with team.cond:
-        team.wait_for(lambda: len(team.reductions.get(ordinal, ())) == team.size - 1, state)
+    team.wait_for(lambda: len(team.reductions.get(ordinal, ())) == team.size - 1, state)
+    with team.lock:
         deposits = team.reductions.pop(ordinal)
     func = table_function(granule, reduce_func)
     for tid in sorted(deposits):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import queue
 import struct
 import threading
 from typing import TYPE_CHECKING, Callable
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from granules.granule import Granule
 
 STACK_SIZE = 256 << 10  # each worker's stack (the main thread keeps the module's own)
+THREADPRIVATE_ARENA = 16 << 10  # the bottom of a worker's stack region: its threadprivate copies
 
 
 def memory_of(granule: "Granule"):
@@ -77,31 +79,32 @@ class Worker:
         self.gtid = gtid
         self.granule: "Granule | None" = None
         self.stack_top = 0
-        self._job: Callable[[], None] | None = None
-        self._closed = False
-        self._cond = threading.Condition()
+        self.threadprivate: dict[int, int] = {}  # original address -> this worker's copy
+        self._arena_used = 0
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()  # a job, or None to stop
         self._thread = threading.Thread(target=self._loop, name=f"{name}-omp-{gtid}", daemon=True)
         self._thread.start()
 
+    def threadprivate_block(self, size: int) -> int:
+        """Room for one threadprivate copy at the bottom of this worker's stack region."""
+        offset = (self._arena_used + 15) & ~15
+        if offset + size > THREADPRIVATE_ARENA:
+            raise OpenMPError(f"threadprivate data of this thread exceeds {THREADPRIVATE_ARENA} bytes")
+        self._arena_used = offset + size
+        return self.stack_top - STACK_SIZE + offset
+
     def submit(self, job: Callable[[], None]) -> None:
-        with self._cond:
-            self._job = job
-            self._cond.notify()
+        self._jobs.put(job)
 
     def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
+        self._jobs.put(None)
 
     def _loop(self) -> None:
         while True:
-            with self._cond:
-                while self._job is None and not self._closed:
-                    self._cond.wait()
-                if self._closed:
-                    self.granule = None
-                    return
-                job, self._job = self._job, None
+            job = self._jobs.get()
+            if job is None:
+                self.granule = None
+                return
             job()
             del job  # drop the job's references before idling
 
@@ -113,6 +116,25 @@ def new_instance(root: "Granule", wasi: wasmtime.WasiConfig, snapshot: MemorySna
     return Granule(root.proto, root.limits, wasi, snapshot)
 
 
+class Handles:
+    """Raw handles of one instance that every fork uses: its stack pointer and table entries."""
+
+    def __init__(self, granule: "Granule", sp_index: int) -> None:
+        ctx = granule.ctx
+        self.sp_global = raw.export_at(ctx, granule.instance, sp_index).of.global_
+        self.table = None
+        if granule.proto.table_index is not None:
+            self.table = raw.export_at(ctx, granule.instance, granule.proto.table_index).of.table
+        self.functions: dict[int, object] = {}
+
+    @staticmethod
+    def of(granule: "Granule", sp_index: int) -> "Handles":
+        handles = getattr(granule, "omp_handles", None)
+        if handles is None:
+            handles = granule.omp_handles = Handles(granule, sp_index)
+        return handles
+
+
 def call_microtask(
     granule: "Granule", sp_index: int, stack_top: int, func_index: int, gtid: int, tid: int, args: list[int]
 ) -> None:
@@ -122,24 +144,26 @@ def call_microtask(
     pointer is set below them for the call, then restored.
     """
     ctx = granule.ctx
-    sp_global = raw.export_at(ctx, granule.instance, sp_index).of.global_
-    saved = raw.global_get(ctx, sp_global)
+    handles = Handles.of(granule, sp_index)
+    func = handles.functions.get(func_index) or table_function(granule, func_index)
+    handles.functions[func_index] = func
+    saved = raw.global_get(ctx, handles.sp_global)
     frame = (stack_top - 16) & ~15
     granule.memory.write(frame, struct.pack("<ii", gtid, tid), "thread ids")
-    func = table_function(granule, func_index)
-    raw.global_set(ctx, sp_global, raw.make_value("i", frame))
+    raw.global_set(ctx, handles.sp_global, raw.make_value("i", frame))
     try:
         raw.call(ctx, func, [frame, frame + 4, *args], None)
     except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
         raise granule._classify(error) from None
     finally:
-        raw.global_set(ctx, sp_global, saved)
+        raw.global_set(ctx, handles.sp_global, saved)
     if granule.host_error is not None:
         error, granule.host_error = granule.host_error, None
         raise error
 
 
 def table_function(granule: "Granule", index: int):
+    """Function-table entry ``index`` of ``granule`` (a microtask, a reduction or copy function)."""
     if granule.proto.table_index is None:
         raise OpenMPError("OpenMP needs the module's function table exported (link with --export-table)")
     table = raw.export_at(granule.ctx, granule.instance, granule.proto.table_index).of.table
@@ -150,7 +174,7 @@ def table_function(granule: "Granule", index: int):
 
 
 def stack_pointer(granule: "Granule", sp_index: int) -> int:
-    return raw.global_get(granule.ctx, raw.export_at(granule.ctx, granule.instance, sp_index).of.global_).of.i32
+    return raw.global_get(granule.ctx, Handles.of(granule, sp_index).sp_global).of.i32
 
 
 def set_globals(granule: "Granule", values: dict) -> None:

@@ -9,6 +9,10 @@
  *                                          first, as a container platform would
  *   eval                              output "<correct> <examples>"
  *
+ * With a last argument "hold", shared and copy workers wait for one another
+ * when they are done, and then a moment longer, so that all of them (and
+ * their memory) are alive at once: the benchmark measures memory that way.
+ *
  * The data: example i has nnz (feature, value) pairs at [i*nnz, (i+1)*nnz) of
  * "sgd_indices" (int32) and "sgd_values" (float32); its label (+1/-1) in
  * "sgd_labels" is the sign of a hidden weight vector's dot product with it.
@@ -19,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LEARNING_RATE 0.05f
 
@@ -91,15 +96,34 @@ static void train(const int32_t* indices, const float* values, const float* labe
     }
 }
 
+/* Count this worker in, then wait until all `workers` have arrived (and 200 ms more). */
+static void hold_until_all_arrive(long workers, long epoch)
+{
+    char key[32];
+    snprintf(key, sizeof(key), "sgd_barrier_%ld", epoch);
+    int32_t arrived;
+    faasmLockStateWrite(key);
+    faasmReadStateOffset(key, 4, 0, (uint8_t*)&arrived, 4);
+    arrived += 1;
+    faasmWriteStateOffset(key, 4, 0, (uint8_t*)&arrived, 4);
+    faasmUnlockStateWrite(key);
+    while (arrived < workers) {
+        usleep(1000);
+        faasmReadStateOffset(key, 4, 0, (uint8_t*)&arrived, 4);
+    }
+    usleep(200000);
+}
+
 int main(void)
 {
     long size = faasmGetInputSize();
     if (size >= (long)sizeof(input)) return 2;
     faasmGetInput((uint8_t*)input, size);
     input[size] = 0;
-    char mode[16];
+    char mode[16], hold[8] = "";
     long n, f, k, a = 0, b = 1, c = 0;
-    if (sscanf(input, "%15s %ld %ld %ld %ld %ld %ld", mode, &n, &f, &k, &a, &b, &c) < 4) return 3;
+    if (sscanf(input, "%15s %ld %ld %ld %ld %ld %ld %7s", mode, &n, &f, &k, &a, &b, &c, hold) < 4) return 3;
+    int holding = !strcmp(hold, "hold");
     long data_bytes = n * k * 4, label_bytes = n * 4, weight_bytes = f * 4;
 
     if (!strcmp(mode, "gen")) {
@@ -110,6 +134,7 @@ int main(void)
         float* labels = (float*)faasmReadStatePtr("sgd_labels", label_bytes);
         float* weights = (float*)faasmReadStatePtr("sgd_weights", weight_bytes);
         train(indices, values, labels, weights, n, k, a, b, c);
+        if (holding) hold_until_all_arrive(b, c);
     } else if (!strcmp(mode, "copy")) {
         int32_t* indices = (int32_t*)copy_in("sgd_indices", data_bytes);
         float* values = (float*)copy_in("sgd_values", data_bytes);
@@ -118,6 +143,7 @@ int main(void)
         train(indices, values, labels, weights, n, k, a, b, c);
         faasmWriteState("sgd_weights", (uint8_t*)weights, weight_bytes);
         faasmPushState("sgd_weights");
+        if (holding) hold_until_all_arrive(b, c);
     } else if (!strcmp(mode, "eval")) {
         int32_t* indices = (int32_t*)faasmReadStatePtr("sgd_indices", data_bytes);
         float* values = (float*)faasmReadStatePtr("sgd_values", data_bytes);

@@ -36,10 +36,10 @@ int main(void)
     if (sscanf((char*)input, "%31s %4095s %ld %ld %ld", op, key, &n1, &n2, &n3) < 2) return 3;
 
     if (!strcmp(op, "size")) {
-        output_long(__faasm_read_state(key, NULL, 0));
+        output_long((long)faasmReadStateSize(key));
     } else if (!strcmp(op, "read")) {  /* read <key> <len> */
-        long got = faasmReadState(key, out, n1);
-        faasmSetOutput((char*)out, got);
+        long value_size = faasmReadState(key, out, n1);
+        faasmSetOutput((char*)out, value_size < n1 ? value_size : n1);
     } else if (!strcmp(op, "write")) {
         faasmWriteState(key, payload, payload_len);
     } else if (!strcmp(op, "write_offset")) {  /* write_offset <key> <total> <offset> */

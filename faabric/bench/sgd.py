@@ -8,17 +8,25 @@ from the global tier, as a function on a container platform would, and writes
 its weights back. Both run on one host against the same global tier (by
 default a redis-server started for the run).
 
-Time is the wall time of all epochs. Memory is the peak rise of this
-process's proportional set size (PSS, so pages mapped by several granules
-count once) while training, sampled every few milliseconds. Every granule
-of an epoch runs at once (``cores`` is set to N), as containers would.
+Time is the wall time of all epochs. Memory is the peak of this process's
+proportional set size (PSS: pages mapped several times count once), over
+what it was before the dataset was generated (so the local state tier's
+copy counts in both modes), sampled every few milliseconds during one more
+epoch in which the workers wait for one another when done, so all N are
+alive at once, as N containers would be. Every granule of an epoch runs at
+once (``cores`` is set to N).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import dataclasses
+import gc
+import json
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -44,6 +52,13 @@ def pss_bytes() -> int:
             if line.startswith("Pss:"):
                 return int(line.split()[1]) * 1024
     raise OSError("no Pss line in /proc/self/smaps_rollup")
+
+
+def release_free_memory() -> None:
+    """Collect garbage and give free heap pages back to the system (glibc ``malloc_trim``)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 class PeakSampler:
@@ -93,21 +108,28 @@ async def run_one(home: Path, wasm: Path, redis_url: str | None, data: Dataset, 
     )
     async with LocalCluster(config=config) as cluster:
         await cluster.upload(USER, "sgd", wasm)
+        release_free_memory()
+        before = pss_bytes()  # so the state tier's copy of the data counts in both modes
         await cluster.invoke(USER, "sgd", f"gen {data.args()} 42")
-        await asyncio.sleep(0.05)
-        before = pss_bytes()
+
+        async def epoch(number: int, hold: str = "") -> None:
+            calls = [Call(USER, "sgd", f"{mode} {data.args()} {w} {workers} {number} {hold}".encode()) for w in range(workers)]
+            for result in await cluster.invoke_batch(calls):
+                result.raise_for_error()
+
+        started = time.perf_counter()
+        for number in range(epochs):
+            await epoch(number)
+        seconds = time.perf_counter() - started
+        release_free_memory()  # what earlier epochs freed is not in use
         with PeakSampler() as sampler:
-            started = time.perf_counter()
-            for epoch in range(epochs):
-                calls = [Call(USER, "sgd", f"{mode} {data.args()} {w} {workers} {epoch}".encode()) for w in range(workers)]
-                for result in await cluster.invoke_batch(calls):
-                    result.raise_for_error()
-            seconds = time.perf_counter() - started
+            await epoch(epochs, "hold")
         correct, total = map(int, (await cluster.invoke(USER, "sgd", f"eval {data.args()}")).output.split())
     return {"seconds": seconds, "memory": max(0, sampler.peak - before), "accuracy": correct / total}
 
 
 def measure(workers_list: list[int], epochs: int, data: Dataset, use_redis: bool) -> dict:
+    """Every (mode, workers) pair in a fresh process, so no run inherits another's memory."""
     from faabric.testing.redis import redis_server
     from granules.toolchain import compile_wasm
 
@@ -118,9 +140,22 @@ def measure(workers_list: list[int], epochs: int, data: Dataset, use_redis: bool
         for workers in workers_list:
             for mode in ("shared", "copy"):
                 progress(f"{mode}: {workers} workers x {epochs} epochs on {data.nbytes / 1e6:.1f} MB of data")
-                home = Path(tmp) / f"{mode}-{workers}"
-                results[(mode, workers)] = asyncio.run(run_one(home, wasm, redis_url, data, workers, epochs, mode))
+                job = {"home": str(Path(tmp) / "home"), "wasm": str(wasm), "redis_url": redis_url,
+                       "data": dataclasses.asdict(data), "workers": workers, "epochs": epochs, "mode": mode}
+                done = subprocess.run(
+                    [sys.executable, "-m", "faabric.bench.sgd", json.dumps(job)], capture_output=True, text=True
+                )
+                if done.returncode != 0:
+                    raise click.ClickException(f"{mode} run with {workers} workers failed:\n{done.stderr.strip()}")
+                results[(mode, workers)] = json.loads(done.stdout.strip().splitlines()[-1])
     return results
+
+
+def _run_job(job: dict) -> dict:
+    data = Dataset(**job["data"])
+    return asyncio.run(
+        run_one(Path(job["home"]), Path(job["wasm"]), job["redis_url"], data, job["workers"], job["epochs"], job["mode"])
+    )
 
 
 def build_report(results: dict, workers_list: list[int], epochs: int, data: Dataset, use_redis: bool) -> Report:
@@ -150,7 +185,8 @@ def build_report(results: dict, workers_list: list[int], epochs: int, data: Data
         )
         report.add(f"shared_accuracy_{workers}", f"{workers} workers: shared state, accuracy", shared["accuracy"], "", better=HIGHER)
         report.add(f"copy_accuracy_{workers}", f"{workers} workers: copying baseline, accuracy", copy["accuracy"], "", better=HIGHER)
-    report.note("memory: peak rise of the process's PSS while training; the state tiers' own copy is not counted")
+    report.note("memory: peak PSS of this process, over its PSS before the data was generated, in an extra epoch")
+    report.note("  whose workers all wait until all are done; includes the local tier's copy, not Redis's")
     report.note("every granule of an epoch runs at once (cores = workers), on this machine's CPUs")
     return report
 
@@ -180,3 +216,7 @@ def sgd_command(json_output, workers_text, epochs, examples, features, nnz, use_
     data = Dataset(examples, features, nnz)
     results = measure(workers_list, epochs, data, use_redis)
     build_report(results, workers_list, epochs, data, use_redis).emit(json_output)
+
+
+if __name__ == "__main__":  # one measured run, in its own process (see measure)
+    print(json.dumps(_run_job(json.loads(sys.argv[1]))))

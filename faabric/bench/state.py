@@ -130,7 +130,7 @@ def build_report(rates: dict, rounds: int) -> Report:
 
 @click.command("state")
 @click.option("--json", "json_output", is_flag=True, help="Also print one JSON object as the last line.")
-@click.option("--rounds", default=3, show_default=True, type=click.IntRange(1), help="Rounds per measurement (best kept).")
+@click.option("--rounds", default=5, show_default=True, type=click.IntRange(1), help="Rounds per measurement (best kept).")
 @click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.001, 100.0),
               help="Multiply the number of operations (small for a quick run).")
 def state_command(json_output, rounds, scale) -> None:

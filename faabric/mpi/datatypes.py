@@ -25,7 +25,8 @@ class Datatype:
     """A committed or uncommitted MPI datatype.
 
     Attributes:
-        runs: byte runs of one element, ``(offset, length)``, sorted, merged.
+        runs: byte runs of one element, ``(offset, length)``, in typemap order
+            (the order data is packed in), adjacent runs merged.
         size: data bytes in one element (the sum of the runs).
         lb, extent: lower bound and extent (stride between consecutive elements).
         element: the numpy dtype of the single basic type the type is made of
@@ -78,7 +79,7 @@ def pair(name: str, value_code: str, value_size: int, index_offset: int, extent:
 
 def _merge(runs: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     merged: list[list[int]] = []
-    for offset, length in sorted(r for r in runs if r[1] > 0):
+    for offset, length in (r for r in runs if r[1] > 0):  # typemap order, never sorted
         if merged and merged[-1][0] + merged[-1][1] == offset:
             merged[-1][1] += length
         else:

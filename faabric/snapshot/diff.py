@@ -7,6 +7,7 @@ import re
 from faabric.snapshot.merge import MergeOp, MergeRegion, SnapshotDiff
 
 PAGE = 4096
+BLOCK = 16 * PAGE
 _CHANGED_RUN = re.compile(rb"[^\x00]+")
 
 
@@ -45,16 +46,21 @@ def diff_memory(
 
 
 def _bytewise(original: memoryview, updated: memoryview, start: int, end: int) -> list[SnapshotDiff]:
-    """Changed byte runs in ``[start, end)``, found page by page."""
-    diffs = []
-    page = start
-    while page < end:
-        stop = min(end, (page // PAGE + 1) * PAGE)
-        before, after = original[page:stop], updated[page:stop]
-        if before != after:
-            width = stop - page
-            changed = (int.from_bytes(before, "little") ^ int.from_bytes(after, "little")).to_bytes(width, "little")
-            for run in _CHANGED_RUN.finditer(changed):
-                diffs.append(SnapshotDiff(page + run.start(), bytes(after[run.start():run.end()])))
-        page = stop
+    """Changed byte runs in ``[start, end)``: unchanged blocks are skipped whole, then page by page."""
+    diffs: list[SnapshotDiff] = []
+    block = start
+    while block < end:
+        block_end = min(end, (block // BLOCK + 1) * BLOCK)
+        if bytes(original[block:block_end]) != bytes(updated[block:block_end]):  # bytes: a memcmp
+            page = block
+            while page < block_end:
+                stop = min(block_end, (page // PAGE + 1) * PAGE)
+                before, after = bytes(original[page:stop]), bytes(updated[page:stop])
+                if before != after:
+                    changed = (int.from_bytes(before, "little") ^ int.from_bytes(after, "little")).to_bytes(
+                        stop - page, "little")
+                    for run in _CHANGED_RUN.finditer(changed):
+                        diffs.append(SnapshotDiff(page + run.start(), after[run.start():run.end()]))
+                page = stop
+        block = block_end
     return diffs

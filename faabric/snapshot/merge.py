@@ -74,6 +74,14 @@ class MergeRegion:
     def end(self) -> int:
         return self.offset + self.length
 
+    def to_wire(self) -> list:
+        return [self.offset, self.length, int(self.data_type), int(self.operation)]
+
+    @classmethod
+    def from_wire(cls, item: list) -> "MergeRegion":
+        offset, length, data_type, operation = item
+        return cls(offset, length, DataType(data_type), MergeOp(operation))
+
     def delta(self, original: bytes, updated: bytes) -> bytes:
         """What this region's diff carries, given its bytes before and after."""
         op = self.operation

@@ -45,6 +45,10 @@ class StateClient:
         """Replace the value on this host (``push`` sends it to the global tier)."""
         await self._run(self.local.write, self._key(key), bytes(data))
 
+    async def delete(self, key: str) -> None:
+        """Drop the value on this host and in the global tier."""
+        await self._run(self.local.delete, self._key(key))
+
     async def size(self, key: str) -> int:
         return await self._run(self.local.size, self._key(key))
 

@@ -36,9 +36,10 @@ class GlobalTier(Protocol):
         """Replace the whole value."""
 
     def set_ranges(self, name: str, pieces: Sequence[tuple[int, bytes]], size: int) -> bool:
-        """Overwrite ``(offset, data)`` pieces of the value, in one round trip, if it has ``size`` bytes.
+        """Overwrite ``(offset, data)`` pieces of the value, in one round trip.
 
-        Returns False (and writes nothing) if the value is missing or of another size.
+        Returns False if the value was missing or not ``size`` bytes long; the
+        caller then replaces the whole value (a backend may have written the pieces).
         """
 
     def append(self, name: str, data: bytes) -> None: ...

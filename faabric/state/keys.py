@@ -9,6 +9,7 @@ namespace.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from urllib.parse import quote
 
 from faabric.exceptions import InvalidStateKeyError
@@ -34,7 +35,7 @@ class StateKey:
             raise InvalidStateKeyError(user, key, f"key of {len(key.encode())} bytes is longer than {MAX_KEY_BYTES}")
         return cls(user, key)
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         """The key in the global tier: ``<user>:<percent-encoded key>`` (injective)."""
         return f"{quote(self.user, safe='')}:{quote(self.key, safe='')}"

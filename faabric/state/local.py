@@ -2,7 +2,7 @@
 
 Every granule on a host shares one :class:`LocalValue` per key. Its bytes
 live in a memory file; the copying operations (``read``, ``write``, offsets,
-push and pull) go through ``pread``/``pwrite`` and are counted in
+push and pull) go through the host's own mapping of it and are counted in
 :attr:`LocalState.bytes_copied`, while the pointer operations hand out the
 file itself (:meth:`LocalState.region`) so the granule runtime can map its
 pages straight into a granule's linear memory: co-located granules then
@@ -23,7 +23,9 @@ Appended elements go straight to the global tier's list.
 
 from __future__ import annotations
 
+import mmap
 import os
+import resource
 import threading
 from typing import Iterator
 
@@ -60,6 +62,7 @@ class LocalValue:
     def __init__(self, key: StateKey) -> None:
         self.key = key
         self.fd = -1  # the memory file, made when the value first gets a size
+        self.map: mmap.mmap | None = None  # the host's own view of the file, for copies
         self.size: int | None = None  # None until known (written, fetched or created)
         self.capacity = 0
         self.pulled = bytearray()
@@ -73,10 +76,13 @@ class LocalValue:
         if self.fd < 0:
             self.fd = os.memfd_create(f"faabric-state-{self.key.user}", os.MFD_CLOEXEC)
         if self.size is not None and size < self.size:  # a later growth must read zeros
-            os.pwrite(self.fd, bytes(self.size - size), size)
+            self.map[size : self.size] = bytes(self.size - size)
         if size >= self.capacity:  # strictly larger, so any page at or below size is in the file
             capacity = (size // FILE_STEP + 1) * FILE_STEP
             os.ftruncate(self.fd, capacity)
+            if self.map is not None:
+                self.map.close()
+            self.map = mmap.mmap(self.fd, capacity)
             self.capacity = capacity
         chunks = -(-size // CHUNK_SIZE)
         for flags in (self.pulled, self.dirty):
@@ -91,11 +97,10 @@ class LocalValue:
         if chunks:
             flags[chunks.start : chunks.stop] = bytes([value]) * len(chunks)
 
-    @property
-    def fully_pulled(self) -> bool:
-        return self.size is not None and self.pulled.find(0) < 0
-
     def close(self) -> None:
+        if self.map is not None:
+            self.map.close()
+            self.map = None
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
@@ -116,24 +121,45 @@ class LocalState:
         self._lock = threading.Lock()
         self._copied_lock = threading.Lock()
         self.bytes_copied = 0
+        self.max_values = max(256, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 2)
+        self.lock_ttl = LOCK_TTL_SECONDS  # a global write lock held longer expires
 
     # -- values ------------------------------------------------------------------------
 
     def value(self, key: StateKey) -> LocalValue:
-        """This host's entry for ``key`` (created empty; nothing fetched)."""
+        """This host's entry for ``key`` (created empty; nothing fetched).
+
+        Raises: StateValueError when the host already holds ``max_values`` keys
+        (each value holds a file descriptor).
+        """
         value = self._values.get(key)
         if value is None:
             with self._lock:
                 value = self._values.get(key)
                 if value is None:
+                    if len(self._values) >= self.max_values:
+                        raise StateValueError(
+                            key.user, key.key, f"this host already holds {self.max_values} state keys (the limit)"
+                        )
                     value = self._values[key] = LocalValue(key)
         return value
+
+    def delete(self, key: StateKey) -> None:
+        """Drop the value here and in the global tier (pages mapped by running granules stay valid)."""
+        with self._lock:
+            value = self._values.pop(key, None)
+        if value is not None:
+            with value.guard:
+                value.close()
+        self.global_tier.delete(key.name)
 
     def _load(self, value: LocalValue, offset: int = 0, length: int | None = None, create: int | None = None) -> None:
         """Make ``[offset, offset+length)`` (default: all) hold the value's bytes here.
 
         A value no tier has is created with ``create`` zero bytes, or raises StateKeyError.
         """
+        if value.size is not None and value.pulled.find(0) < 0:
+            return  # all here already
         if value.size is None:
             size = self.global_tier.size(value.key.name)
             if size is None:
@@ -145,35 +171,29 @@ class LocalState:
                 return
             value.resize(size)
         if length is None:
-            if value.pulled.find(0) < 0:
-                return
             offset, length = 0, value.size
         length = max(0, min(length, value.size - offset))
         missing = [i for i in _chunks(offset, length) if not value.pulled[i]]
         if not missing:
             return
-        ranges = [(i * CHUNK_SIZE, min(CHUNK_SIZE, value.size - i * CHUNK_SIZE)) for i in missing]
-        if len(missing) == len(value.pulled):
+        if len(missing) == len(value.pulled):  # all of it: one GET
             whole = self.global_tier.get(value.key.name) or b""
-            pieces = [whole[o : o + n] for o, n in ranges]
-        else:
-            pieces = self.global_tier.get_ranges(value.key.name, ranges)
+            self._copy_in(value, memoryview(whole)[: value.size], 0)
+            value.mark(value.pulled, 0, value.size)
+            return
+        ranges = [(i * CHUNK_SIZE, min(CHUNK_SIZE, value.size - i * CHUNK_SIZE)) for i in missing]
+        pieces = self.global_tier.get_ranges(value.key.name, ranges)
         for (start, _), data, index in zip(ranges, pieces, missing):
-            self._pwrite(value, data, start)
+            self._copy_in(value, data, start)
             value.pulled[index] = 1
 
-    def _pwrite(self, value: LocalValue, data: bytes | memoryview, offset: int) -> None:
-        written = 0
-        while written < len(data):
-            written += os.pwrite(value.fd, data[written:], offset + written)
+    def _copy_in(self, value: LocalValue, data: bytes | memoryview, offset: int) -> None:
+        value.map[offset : offset + len(data)] = data
         self._count(len(data))
 
-    def _pread(self, value: LocalValue, offset: int, length: int) -> bytes:
-        data = os.pread(value.fd, length, offset)
-        while len(data) < length:  # pread of a memfd returns all but be safe
-            data += os.pread(value.fd, length - len(data), offset + len(data))
+    def _copy_out(self, value: LocalValue, offset: int, length: int) -> bytes:
         self._count(length)
-        return data
+        return value.map[offset : offset + length]
 
     def _count(self, nbytes: int) -> None:
         with self._copied_lock:
@@ -196,31 +216,27 @@ class LocalState:
         value = self.value(key)
         with value.guard:
             self._load(value)
-            return self._pread(value, 0, value.size if limit is None else min(limit, value.size))
+            return self._copy_out(value, 0, value.size if limit is None else min(limit, value.size))
 
     def read_into(self, key: StateKey, out: memoryview) -> int:
         """Copy the value's first ``len(out)`` bytes into ``out``; return the bytes copied."""
         value = self.value(key)
         with value.guard:
             self._load(value)
-            return self._preadv(value, 0, out[: value.size])
+            return self._copy_into(value, 0, out[: value.size])
 
     def read_range_into(self, key: StateKey, total_len: int, offset: int, out: memoryview) -> None:
         """Copy ``len(out)`` bytes at ``offset`` into ``out``."""
         value = self.value(key)
         with value.guard:
             self._check_range(value, total_len, offset, len(out))
-            self._preadv(value, offset, out)
+            self._copy_into(value, offset, out)
 
-    def _preadv(self, value: LocalValue, offset: int, out: memoryview) -> int:
-        done = 0
-        while done < len(out):
-            got = os.preadv(value.fd, [out[done:]], offset + done)
-            if got <= 0:
-                raise OSError(f"short read of state {value.key}")
-            done += got
-        self._count(done)
-        return done
+    def _copy_into(self, value: LocalValue, offset: int, out: memoryview) -> int:
+        with memoryview(value.map) as whole, whole[offset : offset + len(out)] as source:
+            out[:] = source
+        self._count(len(out))
+        return len(out)
 
     def write(self, key: StateKey, data: bytes | memoryview) -> None:
         """Replace the value with ``data`` (the value takes its size); marks it all dirty."""
@@ -228,7 +244,7 @@ class LocalState:
         value = self.value(key)
         with value.guard:
             value.resize(len(data))
-            self._pwrite(value, data, 0)
+            self._copy_in(value, data, 0)
             value.mark(value.pulled, 0, len(data))
             value.mark(value.dirty, 0, len(data))
 
@@ -237,7 +253,7 @@ class LocalState:
         value = self.value(key)
         with value.guard:
             self._check_range(value, total_len, offset, length)
-            return self._pread(value, offset, length)
+            return self._copy_out(value, offset, length)
 
     def write_range(self, key: StateKey, total_len: int, offset: int, data: bytes | memoryview) -> None:
         """Write ``data`` at ``offset``; the value grows to ``total_len`` if that is bigger."""
@@ -253,7 +269,7 @@ class LocalState:
                 value.resize(total_len)
                 value.mark(value.pulled, old_size, total_len - old_size)
             self._check_range(value, total_len, offset, len(data))
-            self._pwrite(value, data, offset)
+            self._copy_in(value, data, offset)
             value.mark(value.dirty, offset, len(data))
 
     def region(self, key: StateKey, total_len: int, offset: int, length: int) -> tuple[int, int]:
@@ -289,7 +305,7 @@ class LocalState:
             if value.size is None or value.dirty.find(1) < 0:
                 return
             self._load(value)
-            self.global_tier.set(key.name, self._pread(value, 0, value.size))
+            self.global_tier.set(key.name, self._copy_out(value, 0, value.size))
             value.mark(value.dirty, 0, value.size, 0)
 
     def push_partial(self, key: StateKey, mask: StateKey | None = None) -> None:
@@ -308,10 +324,10 @@ class LocalState:
             for i in chunks:
                 start = i * CHUNK_SIZE
                 self._load(value, start, 1)
-                pieces.append((start, self._pread(value, start, min(CHUNK_SIZE, value.size - start))))
+                pieces.append((start, self._copy_out(value, start, min(CHUNK_SIZE, value.size - start))))
             if not self.global_tier.set_ranges(key.name, pieces, value.size):  # missing, or another size
                 self._load(value)
-                self.global_tier.set(key.name, self._pread(value, 0, value.size))
+                self.global_tier.set(key.name, self._copy_out(value, 0, value.size))
                 value.mark(value.dirty, 0, value.size, 0)
                 return
             for i in chunks:
@@ -340,7 +356,7 @@ class LocalState:
             if data is None:
                 raise StateKeyError(key.user, key.key)
             value.resize(len(data))
-            self._pwrite(value, data, 0)
+            self._copy_in(value, data, 0)
             value.mark(value.pulled, 0, len(data))
             value.mark(value.dirty, 0, len(data), 0)
 
@@ -392,7 +408,7 @@ class LocalState:
         if not value.rw.acquire_write(timeout):
             return False
         try:
-            token = self.global_tier.lock(key.name, LOCK_TTL_SECONDS, timeout)
+            token = self.global_tier.lock(key.name, self.lock_ttl, timeout)
         except BaseException:
             value.rw.release_write()
             raise
@@ -403,14 +419,25 @@ class LocalState:
         return True
 
     def unlock_write(self, key: StateKey) -> None:
+        """Release the write lock.
+
+        Raises: StateValueError if it is not held, or if the global lock had
+            expired (held past ``lock_ttl``), so another host may have had it too.
+        """
         value = self.value(key)
         token, value.global_token = value.global_token, None
         if token is None:
             raise StateValueError(key.user, key.key, "write lock is not held")
         try:
-            self.global_tier.unlock(key.name, token)
+            still_held = self.global_tier.unlock(key.name, token)
         finally:
             value.rw.release_write()
+        if not still_held:
+            raise StateValueError(
+                key.user, key.key,
+                f"the global write lock expired after {self.lock_ttl:g}s, before it was released; "
+                "another host may have held it meanwhile",
+            )
 
     # -- lifetime ----------------------------------------------------------------------
 

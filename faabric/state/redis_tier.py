@@ -1,9 +1,9 @@
 """The global state tier in Redis.
 
 A value is one Redis string, addressed in chunks: a full push is one ``SET``,
-a partial push one script call that ``SETRANGE``s only the dirty chunks (if
-the stored value still has the size the pusher expects), a partial pull one
-pipeline of ``GETRANGE`` (only the chunks asked for).
+a partial push one pipeline of ``SETRANGE`` (only the dirty chunks; if the
+stored value turns out to have another size, a full push follows), a
+partial pull one pipeline of ``GETRANGE`` (only the chunks asked for).
 Appended elements are a Redis list; write locks are ``SET NX PX`` with a
 random token, released by a Lua script only by their holder, so they hold
 across hosts and expire if a holder dies.
@@ -15,10 +15,9 @@ becomes :class:`~faabric.exceptions.StateBackendUnavailableError`.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import time
-from typing import Iterator, Sequence
+from typing import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -32,11 +31,6 @@ SOCKET_TIMEOUT = 10.0
 CONNECT_TIMEOUT = 2.0
 MAX_CONNECTIONS = 64
 
-_SET_RANGES = """
-if redis.call('exists', KEYS[1]) == 0 or redis.call('strlen', KEYS[1]) ~= tonumber(ARGV[1]) then return 0 end
-for i = 2, #ARGV, 2 do redis.call('setrange', KEYS[1], tonumber(ARGV[i]), ARGV[i + 1]) end
-return 1
-"""
 _UNLOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
@@ -69,86 +63,117 @@ class RedisGlobalTier:
             raise StateBackendUnavailableError(self.description, f"bad URL: {error}") from None
         self.client = redis.Redis(connection_pool=pool)
         self._unlock = self.client.register_script(_UNLOCK)
-        self._set_ranges = self.client.register_script(_SET_RANGES)
 
-    @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            yield
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise StateBackendUnavailableError(self.description, str(error) or type(error).__name__) from None
-        except redis.RedisError as error:
-            raise StateBackendUnavailableError(self.description, f"{type(error).__name__}: {error}") from None
+    def _unavailable(self, error: redis.RedisError) -> StateBackendUnavailableError:
+        if isinstance(error, (redis.ConnectionError, redis.TimeoutError)):
+            return StateBackendUnavailableError(self.description, str(error) or type(error).__name__)
+        return StateBackendUnavailableError(self.description, f"{type(error).__name__}: {error}")
 
     def size(self, name: str) -> int | None:
         key = VALUE_PREFIX + name
-        with self._errors():
+        try:
             pipe = self.client.pipeline(transaction=False)
             pipe.exists(key)
             pipe.strlen(key)
             exists, length = pipe.execute()
+        except redis.RedisError as error:
+            raise self._unavailable(error) from None
         return length if exists else None
 
     def get(self, name: str) -> bytes | None:
-        with self._errors():
+        try:
             return self.client.get(VALUE_PREFIX + name)
+        except redis.RedisError as error:
+            raise self._unavailable(error) from None
 
     def get_ranges(self, name: str, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
         key = VALUE_PREFIX + name
-        with self._errors():
+        try:
             pipe = self.client.pipeline(transaction=False)
             for offset, length in ranges:
                 pipe.getrange(key, offset, offset + length - 1)
             return pipe.execute()
+        except redis.RedisError as error:
+            raise self._unavailable(error) from None
 
     def set(self, name: str, data: bytes) -> None:
-        with self._errors():
+        try:
             self.client.set(VALUE_PREFIX + name, data)
+        except redis.RedisError as error:
+            raise self._unavailable(error) from None
 
     def set_ranges(self, name: str, pieces: Sequence[tuple[int, bytes]], size: int) -> bool:
-        args: list = [size]
-        for offset, data in pieces:
-            args += [offset, data]
-        with self._errors():
-            return bool(self._set_ranges(keys=[VALUE_PREFIX + name], args=args))
+        """One pipeline of ``SETRANGE`` (after a ``STRLEN`` if a piece reaches the end).
+
+        ``SETRANGE`` answers the value's length after it, which tells whether
+        the stored value had ``size`` bytes unless a piece ends at ``size``.
+        False if it did not; the pieces were written all the same, and the
+        caller then pushes the whole value over them.
+        """
+        key = VALUE_PREFIX + name
+        check_first = any(offset + len(data) >= size for offset, data in pieces)
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            if check_first:
+                pipe.strlen(key)
+            for offset, data in pieces:
+                pipe.setrange(key, offset, data)
+            lengths = pipe.execute()
+        except redis.RedisError as error:
+            raise self._unavailable(error) from None
+        return lengths[0] == size if check_first else all(length == size for length in lengths)
 
     def append(self, name: str, data: bytes) -> None:
-        with self._errors():
+        try:
             self.client.rpush(APPEND_PREFIX + name, data)
+        except redis.RedisError as error:
+            raise self._unavailable(error) from None
 
     def appended(self, name: str, count: int) -> list[bytes]:
         if count <= 0:
             return []
-        with self._errors():
+        try:
             return self.client.lrange(APPEND_PREFIX + name, 0, count - 1)
+        except redis.RedisError as error:
+            raise self._unavailable(error) from None
 
     def clear_appended(self, name: str) -> None:
-        with self._errors():
+        try:
             self.client.delete(APPEND_PREFIX + name)
+        except redis.RedisError as error:
+            raise self._unavailable(error) from None
 
     def delete(self, name: str) -> None:
-        with self._errors():
+        try:
             self.client.delete(VALUE_PREFIX + name, APPEND_PREFIX + name)
+        except redis.RedisError as error:
+            raise self._unavailable(error) from None
 
     def lock(self, name: str, ttl: float, timeout: float) -> str | None:
         token = secrets.token_hex(16)
         deadline = time.monotonic() + timeout
         pause = 0.0005
-        with self._errors():
+        try:
             while not self.client.set(LOCK_PREFIX + name, token, nx=True, px=max(1, int(ttl * 1000))):
                 if time.monotonic() >= deadline:
                     return None
                 time.sleep(pause)
                 pause = min(pause * 2, 0.02)
+        except redis.RedisError as error:
+            raise self._unavailable(error) from None
         return token
 
     def unlock(self, name: str, token: str) -> bool:
-        with self._errors():
+        try:
             return bool(self._unlock(keys=[LOCK_PREFIX + name], args=[token]))
+        except redis.RedisError as error:
+            raise self._unavailable(error) from None
 
     def ping(self) -> None:
-        with self._errors():
+        try:
             self.client.ping()
+        except redis.RedisError as error:
+            raise self._unavailable(error) from None
 
     def close(self) -> None:
         self.client.close()

@@ -8,12 +8,24 @@ granule's linear memory, so granules on one host share the same physical
 pages; within one call, asking again for a mapped range returns the same
 address. Locks a call still holds when it ends are released then.
 
+Sizes and growth: mapped pages count against the granule's memory cap. A
+mapping shows the value up to the size it had when mapped; if the value
+grows later, a new pointer call maps it again at a new address (linear
+memory cannot be remapped in place under a running guest). Appended
+elements are a separate list in the global tier, so appends never move a
+mapped value.
+
+Where this differs from Faasm: reading or pulling a key no tier has raises
+StateKeyError instead of yielding zeros; every bad offset, length, pointer
+or key is a typed error that fails only the calling call.
+
 Guest ``long`` is i32 on wasm32; pointers returned to the guest are offsets.
 """
 
 from __future__ import annotations
 
 import ctypes
+import logging
 import mmap
 import os
 from pathlib import Path
@@ -23,6 +35,7 @@ from faabric.state.keys import MAX_KEY_BYTES, StateKey
 from faabric.state.local import LOCK_TIMEOUT_SECONDS, MAX_VALUE_SIZE
 from granules.context import ActiveCall
 
+log = logging.getLogger(__name__)
 OS_PAGE = mmap.PAGESIZE
 _SESSION = "_faabric_state_session"
 
@@ -60,10 +73,14 @@ def _session(call: ActiveCall) -> _Session:
 
 
 def _release_locks(call: ActiveCall, session: _Session) -> None:
+    """Release what the call still holds, newest first; one failure does not keep the rest held."""
     state = call.context.host.state
     while session.locks:
         kind, key = session.locks.pop()
-        (state.unlock_write if kind == "write" else state.unlock_read)(key)
+        try:
+            (state.unlock_write if kind == "write" else state.unlock_read)(key)
+        except Exception:
+            log.exception("releasing the %s lock of %s after call %s failed", kind, key, call.message.id)
 
 
 def _key(call: ActiveCall, pointer: int) -> StateKey:
@@ -102,11 +119,15 @@ def _signed(value: int) -> int:
 
 
 def read_state(call: ActiveCall, key: int, buffer: int, buffer_len: int) -> int:
-    """Copy the value into ``buffer``. Returns the value's size if ``buffer_len`` is 0, else the bytes copied."""
+    """Copy the value (at most ``buffer_len`` bytes) into ``buffer``; returns the value's size.
+
+    With ``buffer_len`` 0 nothing is copied, and a key no tier has has size 0.
+    """
     state_key = _key(call, key)
     if buffer_len == 0:
         return _state(call).size(state_key)
-    return _state(call).read_into(state_key, _buffer(call, buffer, buffer_len, "state buffer"))
+    _state(call).read_into(state_key, _buffer(call, buffer, buffer_len, "state buffer"))
+    return _state(call).size(state_key)
 
 
 def write_state(call: ActiveCall, key: int, data: int, data_len: int) -> None:

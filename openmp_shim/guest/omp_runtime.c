@@ -241,6 +241,69 @@ void __kmpc_taskgroup(void *loc, int32_t gtid) { (void)loc, (void)gtid; }
 void __kmpc_end_taskgroup(void *loc, int32_t gtid) { (void)loc, (void)gtid; }
 int omp_in_final(void) { return 0; }
 
+/* ---- thread ids ---- */
+
+/* clang fetches the gtid at the top of every function with OpenMP
+ * constructs, and only hands it back to the runtime; the host knows the
+ * calling thread from the instance it runs in, so any value will do. */
+int32_t __kmpc_global_thread_num(void *loc) {
+    (void)loc;
+    return 0;
+}
+
+/* ---- atomics on objects wider than 8 bytes (libatomic's generic calls, e.g. long double) ---- */
+
+static int wide_atomic_lock;
+
+static void lock_wide(void) {
+    while (__atomic_exchange_n(&wide_atomic_lock, 1, __ATOMIC_ACQUIRE)) {
+        faabric_omp_yield();
+    }
+}
+
+static void unlock_wide(void) { __atomic_store_n(&wide_atomic_lock, 0, __ATOMIC_RELEASE); }
+
+void faabric_atomic_load(size_t size, void *src, void *dest, int order) __asm__("__atomic_load");
+void faabric_atomic_load(size_t size, void *src, void *dest, int order) {
+    (void)order;
+    lock_wide();
+    memcpy(dest, src, size);
+    unlock_wide();
+}
+
+void faabric_atomic_store(size_t size, void *dest, void *src, int order) __asm__("__atomic_store");
+void faabric_atomic_store(size_t size, void *dest, void *src, int order) {
+    (void)order;
+    lock_wide();
+    memcpy(dest, src, size);
+    unlock_wide();
+}
+
+void faabric_atomic_exchange(size_t size, void *ptr, void *value, void *old, int order) __asm__("__atomic_exchange");
+void faabric_atomic_exchange(size_t size, void *ptr, void *value, void *old, int order) {
+    (void)order;
+    lock_wide();
+    memcpy(old, ptr, size);
+    memcpy(ptr, value, size);
+    unlock_wide();
+}
+
+int faabric_atomic_compare_exchange(size_t size, void *ptr, void *expected, void *desired, int success,
+                                    int failure) __asm__("__atomic_compare_exchange");
+int faabric_atomic_compare_exchange(size_t size, void *ptr, void *expected, void *desired, int success,
+                                    int failure) {
+    (void)success, (void)failure;
+    lock_wide();
+    int equal = memcmp(ptr, expected, size) == 0;
+    if (equal) {
+        memcpy(ptr, desired, size);
+    } else {
+        memcpy(expected, ptr, size);
+    }
+    unlock_wide();
+    return equal;
+}
+
 /* ---- memory ordering ---- */
 
 void __kmpc_flush(void *loc) {

@@ -6,6 +6,7 @@ chosen by its input (``"<op> <key> [n1 [n2 [n3]]]\\n<payload>"``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import struct
 from pathlib import Path
@@ -17,12 +18,14 @@ from faabric.cluster import LocalCluster
 from faabric.exceptions import (
     GuestMemoryError,
     InvalidStateKeyError,
+    StateBackendUnavailableError,
     StateFileError,
     StateKeyError,
     StateRangeError,
     StateValueError,
 )
 from faabric.state import CHUNK_SIZE, StateKey
+from faabric.testing.redis import redis_server
 from granules.toolchain import compile_wasm
 from tests.conftest import wat
 
@@ -293,3 +296,22 @@ async def test_bad_input_is_a_typed_error_and_corrupts_nothing(cluster):
     assert await op(cluster, "read k 64") == b"0123456789"
     assert await op(cluster, "ptr_read k 10") == b"0123456789"
 
+
+
+@pytest.mark.timeout(120)
+async def test_redis_going_down_fails_the_call_with_a_clear_error_and_the_runtime_keeps_serving(
+    config, state_ops_wasm
+):
+    with contextlib.ExitStack() as server:
+        url = server.enter_context(redis_server())
+        async with LocalCluster(config=config, redis_url=url) as cluster:
+            await cluster.upload("alice", "ops", state_ops_wasm)
+            await op(cluster, "write k", b"before")
+            await op(cluster, "push k")
+            server.close()  # stops redis-server
+            await op(cluster, "write k", b"after!")
+            error = await failing(cluster, "push k")
+            assert isinstance(error, StateBackendUnavailableError)
+            assert "redis://127.0.0.1" in str(error)
+            assert isinstance(await failing(cluster, "read elsewhere 8"), StateBackendUnavailableError)
+            assert await op(cluster, "read k 64") == b"after!", "the local tier still serves"

@@ -62,6 +62,20 @@ def test_partial_push_sends_only_the_dirty_chunks(two_hosts):
     assert a.global_tier.get(K.name) == chunks(7, 1, 9), "a's stale chunk 0 was sent"
 
 
+@pytest.mark.parametrize("global_fills", [(5,), (5, 5, 5, 5)])
+@pytest.mark.parametrize("dirty_chunk", [0, 2])  # a piece before the end, and one that reaches it
+def test_a_partial_push_replaces_the_whole_value_if_the_global_one_has_another_size(
+    two_hosts, global_fills, dirty_chunk
+):
+    a, _ = two_hosts
+    a.write(K, chunks(1, 2, 3))
+    a.push(K)
+    a.global_tier.set(K.name, chunks(*global_fills))  # another host wrote another size
+    a.flag_dirty(K, 3 * CHUNK_SIZE, dirty_chunk * CHUNK_SIZE, 1)
+    a.push_partial(K)
+    assert a.global_tier.get(K.name) == chunks(1, 2, 3)
+
+
 def test_partial_push_with_a_mask_sends_the_chunks_the_mask_marks(two_hosts):
     a, _ = two_hosts
     a.write(K, chunks(1, 1))
@@ -215,3 +229,37 @@ def test_pointer_style_sharing_copies_no_bytes(two_hosts):
     fd, size = a.region(K, 4096, 0, 4096)  # created zero-filled: nothing copied
     assert size == 4096 and fd >= 0
     assert a.bytes_copied == before
+
+
+def test_a_deleted_value_is_gone_from_both_tiers(two_hosts):
+    a, b = two_hosts
+    a.write(K, b"doomed")
+    a.push(K)
+    a.delete(K)
+    with pytest.raises(StateKeyError):
+        a.read(K)
+    with pytest.raises(StateKeyError):
+        b.read(K)
+
+
+def test_a_host_holds_at_most_max_values_keys(two_hosts):
+    a, _ = two_hosts
+    a.max_values = 3
+    for name in ("k1", "k2", "k3"):
+        a.write(StateKey("alice", name), b"x")
+    with pytest.raises(StateValueError, match="limit"):
+        a.write(StateKey("alice", "k4"), b"x")
+    a.delete(StateKey("alice", "k1"))
+    a.write(StateKey("alice", "k4"), b"x")
+
+
+def test_releasing_a_write_lock_that_expired_meanwhile_is_an_error(two_hosts):
+    a, b = two_hosts
+    a.lock_ttl = 0.05
+    a.lock_write(K)
+    assert b.try_lock_write(K, 5.0), "the expired lock was not taken over"
+    with pytest.raises(StateValueError, match="expired"):
+        a.unlock_write(K)
+    b.unlock_write(K)
+    assert a.try_lock_write(K, 0.5)
+    a.unlock_write(K)

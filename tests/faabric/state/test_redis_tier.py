@@ -54,3 +54,35 @@ async def test_a_cluster_with_an_unreachable_redis_fails_to_start(config):
 def test_passwords_are_redacted_from_urls():
     assert redacted("redis://user:pw@host:1/0") == "redis://user:***@host:1/0"
     assert redacted("redis://host:1/0") == "redis://host:1/0"
+
+
+def test_the_write_lock_excludes_hosts_with_their_own_redis_clients(redis_url):
+    import threading
+
+    from faabric.state import LocalState, StateKey
+
+    key = StateKey("alice", "shared-counter")
+    hosts = [LocalState(RedisGlobalTier(redis_url)) for _ in range(3)]
+    hosts[0].write(key, bytes(4))
+    hosts[0].push(key)
+
+    def increment(host):
+        for _ in range(20):
+            host.lock_write(key)
+            try:
+                host.pull(key)
+                value = int.from_bytes(host.read(key), "little") + 1
+                host.write(key, value.to_bytes(4, "little"))
+                host.push(key)
+            finally:
+                host.unlock_write(key)
+
+    threads = [threading.Thread(target=increment, args=(host,)) for host in hosts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    hosts[1].pull(key)
+    assert int.from_bytes(hosts[1].read(key), "little") == 60
+    for host in hosts:
+        host.close()

@@ -23,6 +23,9 @@ async def test_get_set_and_offsets_work_on_one_hosts_local_tier(cluster2):
     assert await state.size("k") == 11
     await state.set_offset("k", 11, 6, b"WORLD")
     assert await state.get_offset("k", 11, 0, 11) == b"hello WORLD"
+    await state.delete("k")
+    with pytest.raises(StateKeyError):
+        await state.get("k")
 
 
 async def test_push_on_one_host_and_pull_on_another(cluster2):

@@ -5,6 +5,7 @@
 #include <mpi.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 int MPI_Win_fence(int assert, int win); /* not implemented by the runtime */
 
@@ -22,6 +23,14 @@ int main(int argc, char** argv)
         MPI_Recv(&one, 1, MPI_INT, (rank + 1) % size, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     } else if (!strcmp(mode, "peer_finished")) {
         if (rank == 0) {
+            MPI_Recv(&one, 1, MPI_INT, 1, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        }
+    } else if (!strcmp(mode, "slow_peer")) {
+        /* Rank 1 is busy (not waiting in MPI) for longer than the MPI timeout. */
+        if (rank == 1) {
+            sleep(2);
+            MPI_Send(data, 1, MPI_INT, 0, 0, MPI_COMM_WORLD);
+        } else if (rank == 0) {
             MPI_Recv(&one, 1, MPI_INT, 1, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         }
     } else if (!strcmp(mode, "truncate")) {

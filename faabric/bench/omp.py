@@ -1,0 +1,165 @@
+"""``faabric bench omp``: the OpenMP examples' kernels in granules beside native OpenMP.
+
+The same sources (``examples/omp``: pi, matmul, stencil, fib) are built
+twice in the same run: to wasm with ``faabric cc -fopenmp`` and natively
+with ``clang -fopenmp`` (Debian's libomp; gcc's libgomp if clang cannot).
+Each program times its own kernel with ``omp_get_wtime`` after a warm-up
+region, so the numbers compare kernels, not process or granule start-up.
+Rows: the best of ``--repeats`` runs per thread count, the ratio of wasm
+time to native time, and the speed-up from 1 to 2 threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import click
+
+from faabric.bench.report import HIGHER, Report, progress
+from faabric.config import FunctionLimits, SystemConfig
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "omp"
+TARGET_VS_NATIVE = 1.3
+TARGET_SPEEDUP = 1.8
+COMPUTE_BOUND = ("pi", "matmul", "stencil")  # fib's tasks run undeferred: no speed-up is expected
+
+
+@dataclasses.dataclass(frozen=True)
+class Kernel:
+    name: str
+    args: tuple[str, ...]
+
+
+def _kernel_time(stdout: str, what: str) -> float:
+    found = re.search(r"^time=([0-9.eE+-]+)$", stdout, re.M)
+    if found is None:
+        raise click.ClickException(f"{what} printed no time=: {stdout[-300:]!r}")
+    return float(found.group(1)) * 1000
+
+
+def _build_native(source: Path, out: Path) -> Path | None:
+    for compiler in ("clang", "gcc"):
+        if shutil.which(compiler) is None:
+            continue
+        result = subprocess.run([compiler, "-O2", "-fopenmp", str(source), "-o", str(out), "-lm"],
+                                capture_output=True, text=True)
+        if result.returncode == 0:
+            return out
+    return None
+
+
+def _run_native(binary: Path, kernel: Kernel, threads: int) -> float:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    result = subprocess.run([str(binary), *kernel.args], capture_output=True, text=True, env=env, timeout=600)
+    if result.returncode != 0:
+        raise click.ClickException(f"native {kernel.name} failed: {result.stdout}{result.stderr}")
+    return _kernel_time(result.stdout, f"native {kernel.name}")
+
+
+async def _run_wasm(kernels: list[Kernel], wasm: dict[str, Path], threads: list[int], repeats: int,
+                    home: Path, mode: str) -> dict[tuple[str, int], float]:
+    from faabric.cluster import LocalCluster
+
+    config = SystemConfig.from_env(env={}, home=home, omp_mode=mode,
+                                   limits=FunctionLimits(memory_bytes=1 << 30, time_seconds=600))
+    times: dict[tuple[str, int], float] = {}
+    async with LocalCluster(config=config) as cluster:
+        for kernel in kernels:
+            await cluster.upload("bench", kernel.name, wasm[kernel.name])
+            for count in threads:
+                best = None
+                for _ in range(repeats):
+                    result = await cluster.invoke("bench", kernel.name, cmdline=" ".join(kernel.args),
+                                                  env={"OMP_NUM_THREADS": str(count)}, raise_on_error=False)
+                    if result.error is not None or result.return_value != 0:
+                        raise click.ClickException(f"wasm {kernel.name} failed: {result.error or result.stdout!r}")
+                    elapsed = _kernel_time(result.stdout.decode(), f"wasm {kernel.name}")
+                    best = elapsed if best is None else min(best, elapsed)
+                times[kernel.name, count] = best
+                progress(f"wasm {kernel.name} {count} thread(s): {best:.2f} ms")
+    return times
+
+
+def run(kernels: list[Kernel], threads: list[int], repeats: int, mode: str) -> Report:
+    from granules.toolchain import compile_wasm
+
+    report = Report("omp", {"threads": ",".join(map(str, threads)), "repeats": repeats, "mode": mode,
+                            **{k.name: " ".join(k.args) for k in kernels}})
+    with tempfile.TemporaryDirectory(prefix="faabric-bench-omp-") as tmp:
+        work = Path(tmp)
+        wasm, native = {}, {}
+        for kernel in kernels:
+            source = EXAMPLES / f"{kernel.name}.c"
+            progress(f"building {kernel.name}")
+            wasm[kernel.name] = compile_wasm([source], work / f"{kernel.name}.wasm", ["-fopenmp"])
+            native[kernel.name] = _build_native(source, work / f"{kernel.name}-native")
+        wasm_ms = asyncio.run(_run_wasm(kernels, wasm, threads, repeats, work / "home", mode))
+        native_ms: dict[tuple[str, int], float] = {}
+        for kernel in kernels:
+            if native[kernel.name] is None:
+                continue
+            for count in threads:
+                native_ms[kernel.name, count] = min(
+                    _run_native(native[kernel.name], kernel, count) for _ in range(repeats))
+    if not any(native.values()):
+        report.note("no native OpenMP compiler (clang -fopenmp with libomp, or gcc -fopenmp): no native rows")
+    for kernel in kernels:
+        name = kernel.name
+        for count in threads:
+            base = native_ms.get((name, count))
+            report.add(f"{name}_wasm_{count}t_ms", f"{name}: wasm, {count} thread(s)", wasm_ms[name, count], "ms",
+                       anchor="native" if base else None, anchor_value=base)
+            if base:
+                report.add(f"{name}_native_{count}t_ms", f"{name}: native, {count} thread(s)", base, "ms")
+                report.add(f"{name}_vs_native_{count}t", f"{name}: wasm / native, {count} thread(s)",
+                           wasm_ms[name, count] / base, "x", target=TARGET_VS_NATIVE)
+        if 1 in threads and 2 in threads:
+            native_speedup = None
+            if (name, 1) in native_ms and (name, 2) in native_ms:
+                native_speedup = native_ms[name, 1] / native_ms[name, 2]
+            report.add(f"{name}_speedup_1_2", f"{name}: speed-up 1 -> 2 threads", wasm_ms[name, 1] / wasm_ms[name, 2],
+                       "x", target=TARGET_SPEEDUP if name in COMPUTE_BOUND else None, better=HIGHER,
+                       anchor="native" if native_speedup else None, anchor_value=native_speedup)
+    report.note("kernel times from omp_get_wtime inside each program, best of the repeats; wasm in granules "
+                f"({mode} memory), native built from the same source")
+    return report
+
+
+def _threads(text: str) -> list[int]:
+    try:
+        values = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise click.BadParameter("use comma-separated thread counts, e.g. 1,2") from None
+    if not values or values[0] < 1:
+        raise click.BadParameter("thread counts must be at least 1")
+    return values
+
+
+@click.command("omp")
+@click.option("--json", "json_output", is_flag=True, help="Also print one JSON object as the last line.")
+@click.option("--threads", "threads_text", default="1,2", show_default=True, help="Thread counts to compare.")
+@click.option("--repeats", default=3, show_default=True, type=click.IntRange(1))
+@click.option("--pi-steps", default=40_000_000, show_default=True, type=click.IntRange(1))
+@click.option("--matmul-n", default=384, show_default=True, type=click.IntRange(1))
+@click.option("--stencil-n", default=768, show_default=True, type=click.IntRange(3))
+@click.option("--stencil-iterations", default=60, show_default=True, type=click.IntRange(1))
+@click.option("--fib-n", default=27, show_default=True, type=click.IntRange(1))
+@click.option("--mode", type=click.Choice(["shared", "snapshot"]), default="shared", show_default=True,
+              help="How the granules' OpenMP threads share memory.")
+def omp_command(json_output, threads_text, repeats, pi_steps, matmul_n, stencil_n, stencil_iterations, fib_n,
+                mode) -> None:
+    """OpenMP kernels in granules vs the same sources built natively."""
+    kernels = [
+        Kernel("pi", (str(pi_steps),)),
+        Kernel("matmul", (str(matmul_n), "0")),
+        Kernel("stencil", (str(stencil_n), str(stencil_iterations), "0")),
+        Kernel("fib", (str(fib_n),)),
+    ]
+    run(kernels, _threads(threads_text), repeats, mode).emit(json_output)

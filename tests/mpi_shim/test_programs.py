@@ -1,0 +1,20 @@
+"""Self-checking MPI programs covering every implemented call, at world sizes 1 to 8."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.mpi_shim.conftest import run_world
+
+
+@pytest.mark.parametrize("ranks", range(1, 9))
+@pytest.mark.parametrize("program", ["p2p", "collectives", "comms"])
+async def test_self_checking_program_passes_every_check(cluster, mpi_wasm, program, ranks):
+    result = await run_world(cluster, mpi_wasm(program), ranks)
+    assert result.error is None, result.error
+    assert len(result.ranks) == ranks
+    assert [r.return_value for r in result.ranks] == [0] * ranks, result.stdout.decode()
+    assert f"{program}: ".encode() in result.stdout
+    assert b" 0 failures" in result.stdout, result.stdout.decode()
+    for rank in result.ranks:
+        assert b"FAIL" not in rank.stdout, rank.stdout.decode()

@@ -1,0 +1,73 @@
+"""Self-checking OpenMP programs covering the runtime ABI, with 1, 2, 4 and 8 threads.
+
+Each program checks itself and returns its number of failed checks. Shared
+memory runs all of them; snapshot mode (threads on copies of memory, merged
+at the join) runs those whose semantics survive without shared memory.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from faabric.config import FunctionLimits
+from faabric.exceptions import GranuleTimeoutError, GuestTrap, OpenMPError
+from tests.openmp_shim.conftest import THREAD_COUNTS, run_omp
+
+EVERY_MODE = ["parallel_api", "loops", "reductions", "tasks", "faasm_reduce", "threadprivate"]
+SHARED_MEMORY_ONLY = ["sync", "heap"]  # visibility of other threads' writes mid-region; one heap
+
+
+async def assert_passes(cluster, wasm, program: str) -> None:
+    for threads in THREAD_COUNTS:
+        result = await run_omp(cluster, wasm, threads)
+        text = result.stdout.decode()
+        assert result.return_value == 0, f"{program} with {threads} threads:\n{text}"
+        assert f"{program}: {threads} threads, 0 failures" in text
+
+
+@pytest.mark.parametrize("program", EVERY_MODE)
+async def test_program_passes_its_checks_with_1_2_4_and_8_threads_in_either_mode(omp_cluster, omp_wasm, program):
+    await assert_passes(omp_cluster, omp_wasm[program], program)
+
+
+@pytest.mark.parametrize("program", SHARED_MEMORY_ONLY)
+async def test_shared_memory_program_passes_its_checks_with_1_2_4_and_8_threads(cluster, omp_wasm, program):
+    await assert_passes(cluster, omp_wasm[program], program)
+
+
+async def test_threads_of_a_team_really_run_at_the_same_time(cluster, omp_wasm):
+    result = await run_omp(cluster, omp_wasm["concurrency"], 4)
+    assert result.return_value == 0, result.stdout.decode()
+
+
+async def test_an_unknown_schedule_kind_is_a_typed_error(cluster, omp_wasm):
+    with pytest.raises(OpenMPError, match="unknown schedule kind 999"):
+        await run_omp(cluster, omp_wasm["bad_schedule"], 2)
+
+
+async def test_unlocking_a_lock_not_held_is_a_typed_error(cluster, omp_wasm):
+    with pytest.raises(OpenMPError, match="not held by this thread"):
+        await run_omp(cluster, omp_wasm["bad_unlock"], 2)
+
+
+async def test_a_failing_thread_fails_the_call_without_leaving_its_team_hanging(cluster, omp_wasm):
+    with pytest.raises(OpenMPError, match="not held by this thread"):
+        await run_omp(cluster, omp_wasm["bad_thread"], 4)
+    result = await run_omp(cluster, omp_wasm["parallel_api"], 4)  # the host still serves OpenMP calls
+    assert result.return_value == 0
+
+
+async def test_a_trap_in_a_worker_thread_is_reported_as_a_guest_trap(cluster, omp_wasm):
+    with pytest.raises(GuestTrap, match="unreachable"):
+        await run_omp(cluster, omp_wasm["bad_thread"], 4, args="trap")
+
+
+async def test_an_openmp_entry_point_the_runtime_lacks_traps_naming_it(cluster, omp_wasm):
+    with pytest.raises(GuestTrap, match="__kmpc_doacross_fini"):
+        await run_omp(cluster, omp_wasm["unimplemented"], 2)
+
+
+async def test_a_thread_that_never_finishes_is_stopped_by_the_calls_time_limit(cluster, omp_wasm):
+    await cluster.upload("omp", "spin_forever", omp_wasm["spin_forever"], FunctionLimits(64 << 20, 1.0))
+    with pytest.raises(GranuleTimeoutError):
+        await run_omp(cluster, omp_wasm["spin_forever"], 2)
