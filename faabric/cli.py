@@ -125,16 +125,26 @@ def main(debug: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": True})
-@click.option("-o", "output", type=click.Path(path_type=Path), help="Output .wasm file.")
+# No click options but --help: click would split clang flags such as -fopenmp into -f -o penmp.
+@main.command(
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": True, "help_option_names": ["--help"]}
+)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED, required=True)
 @_cli_errors
-def cc(output: Path | None, args: tuple[str, ...]) -> None:
-    """Compile C/C++ SOURCES to wasm32-wasi; other arguments go to clang."""
+def cc(args: tuple[str, ...]) -> None:
+    """Compile C/C++ SOURCES (or objects) to wasm32-wasi with -o OUTPUT; other arguments go to clang."""
     from granules.toolchain import compile_wasm
 
-    sources = [a for a in args if not a.startswith("-") and Path(a).suffix in {".c", ".cc", ".cpp", ".cxx"}]
-    flags = [a for a in args if a not in sources]
+    args_list, output = list(args), None
+    if "-o" in args_list:
+        at = args_list.index("-o")
+        if at + 1 >= len(args_list):
+            raise click.UsageError("-o needs a file name")
+        output = Path(args_list[at + 1])
+        del args_list[at:at + 2]
+    inputs = {".c", ".cc", ".cpp", ".cxx", ".o", ".a"}
+    sources = [a for a in args_list if not a.startswith("-") and Path(a).suffix in inputs]
+    flags = [a for a in args_list if a not in sources]
     if not sources:
         raise click.UsageError("no C or C++ source given")
     click.echo(compile_wasm(sources, output, flags))

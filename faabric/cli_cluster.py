@@ -49,7 +49,11 @@ def _setup_logging() -> None:
 @click.option("--upload-port", type=int, default=None, help="A second HTTP port, like Faasm's upload server.")
 @click.option("--policy", type=click.Choice(["bin-pack", "compact"]), default="bin-pack", show_default=True)
 @click.option("--host-timeout", default=3.0, show_default=True, help="Seconds without keep-alive before a host is dropped.")
-def planner(bind: str, port: int, http_port: int, upload_port: int | None, policy: str, host_timeout: float) -> None:
+@click.option("--redis", envvar="FAABRIC_REDIS", default=None, metavar="redis://HOST:PORT/DB",
+              help="Global state tier behind the HTTP state API.")
+def planner(
+    bind: str, port: int, http_port: int, upload_port: int | None, policy: str, host_timeout: float, redis: str | None
+) -> None:
     """Run the planner: host registry, scheduling, results, uploads, HTTP API."""
     import uvloop
 
@@ -57,7 +61,8 @@ def planner(bind: str, port: int, http_port: int, upload_port: int | None, polic
     from faabric.remote import PlannerService
 
     _setup_logging()
-    service = PlannerService(SystemConfig.from_env(), policy=policy, host_timeout=host_timeout)
+    config = SystemConfig.from_env(**({"redis_url": redis} if redis else {}))
+    service = PlannerService(config, policy=policy, host_timeout=host_timeout)
     api = HttpApi(service)
 
     async def start() -> None:
@@ -87,11 +92,7 @@ def worker(planner: str, redis: str | None, slots: int | None, advertise: str | 
     overrides = {"slots": slots} if slots else {}
     if redis:
         overrides["redis_url"] = redis
-    try:
-        config = SystemConfig.from_env(**overrides)
-    except TypeError:  # this build has no redis setting
-        overrides.pop("redis_url", None)
-        config = SystemConfig.from_env(**overrides)
+    config = SystemConfig.from_env(**overrides)
     service = WorkerService(config, planner, default_host_id(advertise))
 
     async def start() -> None:

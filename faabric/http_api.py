@@ -4,6 +4,7 @@
 * ``POST /``: ``{"http_type": ..., "payload": "<JSON string>"}`` with
   ``EXECUTE_BATCH`` (10) to invoke and ``EXECUTE_BATCH_STATUS`` (11) to poll;
   ``http_type`` may be the enum's name or its number.
+* ``PUT``/``GET /s/<user>/<key>``: set or read a state value in the global tier.
 * ``GET /ping``: ``PONG``.
 
 Message JSON follows faabric's protobuf field names (``appId``, ``input_data``
@@ -13,6 +14,7 @@ as base64, ``output_data``, ``returnValue``, ``start_ts``/``finish_ts`` in ms,
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -20,8 +22,10 @@ import logging
 
 from aiohttp import web
 
-from faabric.exceptions import FaabricError
+from faabric.exceptions import FaabricError, StateBackendUnavailableError
+from faabric.function_store import check_name
 from faabric.messages import Message
+from faabric.state.keys import StateKey
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,8 @@ class HttpApi:
             [
                 web.get("/ping", self.ping),
                 web.put("/f/{user}/{function}", self.upload),
+                web.put("/s/{user}/{key}", self.set_state),
+                web.get("/s/{user}/{key}", self.get_state),
                 web.post("/", self.planner_message),
             ]
         )
@@ -74,6 +80,36 @@ class HttpApi:
         except FaabricError as error:
             return web.Response(status=400, text=f"{type(error).__name__}: {error}")
         return web.Response(text="Function upload complete")
+
+    async def set_state(self, request: web.Request) -> web.Response:
+        """Faasm's upload server: set the value and push it to the global tier."""
+        data = await request.read()
+        try:
+            key = self._state_key(request)
+            await asyncio.get_running_loop().run_in_executor(None, self.service.global_tier.set, key.name, data)
+        except FaabricError as error:
+            return self._state_error(error)
+        return web.Response(text="State upload complete")
+
+    async def get_state(self, request: web.Request) -> web.Response:
+        try:
+            key = self._state_key(request)
+            value = await asyncio.get_running_loop().run_in_executor(None, self.service.global_tier.get, key.name)
+        except FaabricError as error:
+            return self._state_error(error)
+        if value is None:
+            return web.Response(status=404, text=f"No state value {key}")
+        return web.Response(body=value)
+
+    @staticmethod
+    def _state_key(request: web.Request) -> StateKey:
+        user = check_name("user", request.match_info["user"])
+        return StateKey.checked(user, request.match_info["key"])
+
+    @staticmethod
+    def _state_error(error: FaabricError) -> web.Response:
+        status = 503 if isinstance(error, StateBackendUnavailableError) else 400
+        return web.Response(status=status, text=f"{type(error).__name__}: {error}")
 
     async def planner_message(self, request: web.Request) -> web.Response:
         try:

@@ -28,6 +28,7 @@ from faabric.function_store import FunctionStore, StoredFunction, check_name
 from faabric.host import Host
 from faabric.messages import IdGenerator, Message
 from faabric.planner.planner import Planner
+from faabric.state import open_global_tier
 from faabric.transport.zmq import RpcClient, RpcServer
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class PlannerService:
         self.planner = Planner(policy)
         self.functions = FunctionStore(config.functions_dir)
         self.ids = IdGenerator()
+        self.global_tier = open_global_tier(config.redis_url)  # behind the HTTP state API
         self.host_timeout = host_timeout
         self._last_seen: dict[str, float] = {}
         self._engine = None
@@ -108,6 +110,7 @@ class PlannerService:
         if self._engine is not None:
             self._runtime.close()
             self._engine.close()
+        self.global_tier.close()
         log.info("planner stopped")
 
     async def _watch_hosts(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from faabric.host import CallContext
@@ -20,6 +20,8 @@ class ActiveCall:
     granule: "Granule"
     message: "Message"
     context: "CallContext"
+    # What host-interface areas keep for the length of one call (state mappings, held locks...).
+    scratch: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def memory(self) -> "GuestMemory":

@@ -21,9 +21,9 @@ _MAP_ANONYMOUS = 0x20
 WASM_PAGE = 1 << 16
 
 
-def map_fixed(address: int, length: int, flags: int, fd: int = -1) -> None:
-    """``mmap`` with ``MAP_FIXED`` over ``[address, address+length)`` of our own memory."""
-    result = _libc.mmap(address, length, mmap.PROT_READ | mmap.PROT_WRITE, flags | _MAP_FIXED, fd, 0)
+def map_fixed(address: int, length: int, flags: int, fd: int = -1, offset: int = 0) -> None:
+    """``mmap`` ``fd[offset, offset+length)`` with ``MAP_FIXED`` over ``[address, address+length)`` of our memory."""
+    result = _libc.mmap(address, length, mmap.PROT_READ | mmap.PROT_WRITE, flags | _MAP_FIXED, fd, offset)
     if result in (None, _MAP_FAILED) or result != address:
         errno = ctypes.get_errno()
         raise OSError(errno, f"mmap over linear memory failed: {os.strerror(errno)}")

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from granules.granule import Granule
 
 HEADROOM = 128 << 20  # heap the team may grow into after the first fork (virtual until touched)
-THREAD_LIMIT = 64
+THREAD_LIMIT = 128  # the most threads a team may have (OMP_THREAD_LIMIT may lower it)
 WRITE_EXPORT = "__faabric_omp_write"
 FLUSH_EXPORT = "__faabric_omp_flush"
 _OUTPUT_PIECE = 2048

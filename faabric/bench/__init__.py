@@ -13,9 +13,10 @@ import click
 def commands() -> list[click.Command]:
     from faabric.bench.cluster import cluster_command
     from faabric.bench.invoke import invoke_command
+    from faabric.bench.mpi import mpi_command
     from faabric.bench.omp import omp_command
     from faabric.bench.sgd import sgd_command
     from faabric.bench.startup import startup_command
     from faabric.bench.state import state_command
 
-    return [startup_command, invoke_command, cluster_command, sgd_command, state_command, omp_command]
+    return [startup_command, invoke_command, cluster_command, sgd_command, state_command, omp_command, mpi_command]

@@ -10,6 +10,7 @@ one slice copy.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Sequence
 
 import numpy as np
@@ -44,11 +45,11 @@ class Datatype:
     predefined: bool = False
     committed: bool = True
 
-    @property
+    @functools.cached_property
     def contiguous(self) -> bool:
         return self.lb == 0 and self.extent == self.size and (self.runs == ((0, self.size),) or self.size == 0)
 
-    @property
+    @functools.cached_property
     def true_span(self) -> tuple[int, int]:
         """Lowest offset and one past the highest offset any run of one element touches."""
         if not self.runs:
@@ -59,6 +60,8 @@ class Datatype:
         """``(first, length)`` of the bytes ``count`` elements touch, relative to the buffer."""
         if count <= 0 or self.size == 0:
             return 0, 0
+        if self.contiguous:
+            return 0, count * self.size
         low, high = self.true_span
         first = min(low, low + (count - 1) * self.extent)
         last = max(high, high + (count - 1) * self.extent)
@@ -151,10 +154,30 @@ def resized(old: Datatype, lb: int, extent: int) -> Datatype:
     return dataclasses.replace(old, lb=lb, extent=extent, name=f"resized({old.name})", predefined=False, committed=False)
 
 
+_GATHER_LIMIT = 1 << 24  # bytes: beyond this, packing loops over runs instead of building an index
+
+
+def _byte_index(datatype: Datatype, count: int) -> np.ndarray | None:
+    """Offsets of every data byte of ``count`` elements, in pack order (cached per count)."""
+    if count * datatype.size > _GATHER_LIMIT:
+        return None
+    cache = datatype.__dict__.setdefault("_byte_index", {})
+    index = cache.get(count)
+    if index is None:
+        one = np.concatenate([np.arange(o, o + n, dtype=np.int64) for o, n in datatype.runs])
+        index = (np.arange(count, dtype=np.int64)[:, None] * datatype.extent + one[None, :]).ravel()
+        if len(cache) < 8:
+            cache[count] = index
+    return index
+
+
 def pack(view: memoryview, base: int, count: int, datatype: Datatype) -> bytes:
     """Copy ``count`` elements at ``view[base:]`` into contiguous bytes."""
     if datatype.contiguous:
         return bytes(view[base : base + count * datatype.size])
+    index = _byte_index(datatype, count)
+    if index is not None:
+        return np.frombuffer(view, dtype=np.uint8)[index + base].tobytes()
     out = bytearray(count * datatype.size)
     position = 0
     for element in range(count):
@@ -169,6 +192,10 @@ def unpack(view: memoryview, base: int, count: int, datatype: Datatype, data) ->
     """Scatter packed ``data`` (a whole number of elements, at most ``count``) into ``view[base:]``."""
     if datatype.contiguous:
         view[base : base + len(data)] = data
+        return
+    index = _byte_index(datatype, count)
+    if index is not None:
+        np.frombuffer(view, dtype=np.uint8)[index[: len(data)] + base] = np.frombuffer(data, dtype=np.uint8)
         return
     data = memoryview(data)
     position, element = 0, 0

@@ -1,10 +1,11 @@
 """An MPI world: its ranks' mailboxes, its communicators, and how ranks wait.
 
 All ranks of a world on one host share one :class:`World`. One lock guards
-it; each rank has a condition on that lock to sleep on. A rank that must wait
-(a receive, a collective, a synchronous send) sleeps on its condition, with
-its CPU permit given up (``blocking``), until another rank's progress wakes
-it, the world fails, or the wait is hopeless:
+it; each rank has a *doorbell* (a raw lock, the cheapest thing CPython can
+block on) to sleep on. A rank that must wait (a receive, a collective, a
+synchronous send) sleeps on its doorbell, with its CPU permit given up
+(``blocking``), until another rank's progress rings it, the world fails, or
+the wait is hopeless:
 
 * **failure**: when any rank fails (an MPI error, ``MPI_Abort``, a trap), the
   world is aborted; every waiting rank wakes and raises
@@ -38,7 +39,7 @@ class World:
         self.size = size
         self.timeout = timeout
         self.lock = threading.Lock()
-        self.conditions = [threading.Condition(self.lock) for _ in range(size)]
+        self.doorbells = [threading.Lock() for _ in range(size)]  # locked: nobody has rung since the rank looked
         self.mailboxes = [Mailbox() for _ in range(size)]
         self._contexts = itertools.count(1)
         self.comm_world = Communicator(0, tuple(range(size)))
@@ -93,14 +94,19 @@ class World:
 
     def _wake_all(self) -> None:
         self.progress += 1
-        for condition in self.conditions:
-            condition.notify_all()
+        for doorbell in self.doorbells:
+            if doorbell.locked():
+                doorbell.release()
 
     def wake(self, ranks) -> None:
         """Wake ``ranks`` (world ranks) after progress they may wait for (lock held)."""
         self.progress += 1
+        waiting = self.waiting
         for rank in ranks:
-            self.conditions[rank].notify_all()
+            if waiting[rank] is not None:  # only a rank inside _wait_locked sleeps on its doorbell
+                doorbell = self.doorbells[rank]
+                if doorbell.locked():
+                    doorbell.release()
 
     # Waiting ----------------------------------------------------------------
 
@@ -125,7 +131,7 @@ class World:
 
     def _wait_locked(self, rank: int, ready: Callable[[], bool], what) -> None:
         deadline = time.monotonic() + self.timeout
-        condition = self.conditions[rank]
+        doorbell = self.doorbells[rank]
         self.blocked += 1
         self.waiting[rank] = what
         stuck_at: int | None = None
@@ -140,7 +146,12 @@ class World:
                     error = self._deadlock(rank, f"no progress within the MPI timeout of {self.timeout:g}s")
                     self._abort_locked(rank, error)
                     raise error
-                condition.wait(min(DEADLOCK_CHECK_SECONDS, remaining))
+                doorbell.acquire(False)  # earlier rings are stale: ready() was checked under the lock since
+                self.lock.release()
+                try:
+                    doorbell.acquire(timeout=min(DEADLOCK_CHECK_SECONDS, remaining))
+                finally:
+                    self.lock.acquire()
                 if self.failure is None and not ready() and self._all_stuck():
                     if stuck_at == self.progress:
                         error = self._deadlock(rank, "every rank is waiting or has finished")
@@ -199,8 +210,8 @@ class Request:
 class SendRequest(Request):
     __slots__ = ()
 
-    def __init__(self) -> None:
-        super().__init__("send")
+    def __init__(self) -> None:  # the hot path: no super() chain
+        self.kind, self.done, self.source, self.tag, self.nbytes, self.error = "send", False, -1, -1, 0, None
 
 
 class RecvRequest(Request):
@@ -209,7 +220,7 @@ class RecvRequest(Request):
     __slots__ = ("context", "want_source", "want_tag", "capacity", "deliver", "owner")
 
     def __init__(self, owner: int, context: int, source: int, tag: int, capacity: int, deliver: Callable) -> None:
-        super().__init__("recv")
+        self.kind, self.done, self.source, self.tag, self.nbytes, self.error = "recv", False, -1, -1, 0, None
         self.owner = owner
         self.context, self.want_source, self.want_tag = context, source, tag
         self.capacity = capacity

@@ -5,18 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Iterator
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from faabric.testing.ports import free_port
 
 
 class Process:
@@ -67,8 +62,11 @@ class Process:
 class ProcessCluster:
     """A planner and workers running as separate processes on loopback."""
 
-    def __init__(self, root: Path, workers: int = 2, slots: int = 2, host_timeout: float = 2.0) -> None:
+    def __init__(
+        self, root: Path, workers: int = 2, slots: int = 2, host_timeout: float = 2.0, redis_url: str | None = None
+    ) -> None:
         self.root = root
+        self.redis_url = redis_url
         self.port = free_port()
         self.http_port = free_port()
         self.upload_port = free_port()
@@ -82,6 +80,8 @@ class ProcessCluster:
     def _env(self, home: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FAABRIC_")}
         env["FAABRIC_HOME"] = str(self.root / home)
+        if self.redis_url:
+            env["FAABRIC_REDIS"] = self.redis_url
         return env
 
     def start(self) -> "ProcessCluster":

@@ -24,33 +24,23 @@ Guest ``long`` is i32 on wasm32; pointers returned to the guest are offsets.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import mmap
-import os
 from pathlib import Path
 
 from faabric.exceptions import GuestMemoryError, StateFileError, StateLockTimeoutError, StateRangeError, StateValueError
 from faabric.state.keys import MAX_KEY_BYTES, StateKey
 from faabric.state.local import LOCK_TIMEOUT_SECONDS, MAX_VALUE_SIZE
 from granules.context import ActiveCall
+from granules.snapshot import map_fixed
 
 log = logging.getLogger(__name__)
 OS_PAGE = mmap.PAGESIZE
-_SESSION = "_faabric_state_session"
-
-_libc = ctypes.PyDLL(None, use_errno=True)  # mmap is quick: keep the GIL
-_libc.mmap.restype = ctypes.c_void_p
-_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-_MAP_FIXED = 0x10
-
+_SESSION = "state"
 
 def map_shared(address: int, length: int, fd: int, offset: int) -> None:
     """Map ``fd[offset, offset+length)`` shared over ``[address, address+length)`` of our memory."""
-    result = _libc.mmap(address, length, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED | _MAP_FIXED, fd, offset)
-    if result != address:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"mapping state into linear memory failed: {os.strerror(errno)}")
+    map_fixed(address, length, mmap.MAP_SHARED, fd, offset)
 
 
 class _Session:
@@ -64,10 +54,9 @@ class _Session:
 
 
 def _session(call: ActiveCall) -> _Session:
-    session = getattr(call, _SESSION, None)
+    session = call.scratch.get(_SESSION)
     if session is None:
-        session = _Session()
-        setattr(call, _SESSION, session)
+        session = call.scratch[_SESSION] = _Session()
         call.context.on_finish(lambda: _release_locks(call, session))
     return session
 

@@ -39,12 +39,12 @@ async def omp_cluster(config, omp_mode):
         yield running
 
 
-async def run_omp(cluster, wasm: Path, threads: int, args: str = "", raise_on_error: bool = True):
-    """Upload (once per cluster) and run ``wasm`` with ``OMP_NUM_THREADS=threads``."""
+async def run_omp(cluster, wasm: Path, threads: int, args: str = "", raise_on_error: bool = True, **env: str):
+    """Upload (once per cluster) and run ``wasm`` with ``OMP_NUM_THREADS=threads`` (and ``env``)."""
     name = wasm.stem
     if not cluster.functions.exists("omp", name):
         await cluster.upload("omp", name, wasm)
-    env = {"OMP_NUM_THREADS": str(threads)}
+    env = {"OMP_NUM_THREADS": str(threads), **env}
     if cluster.config.omp_mode == "snapshot":
         env["OMP_TEST_SNAPSHOT"] = "1"
     return await cluster.invoke("omp", name, cmdline=args, env=env, raise_on_error=raise_on_error, timeout=60)

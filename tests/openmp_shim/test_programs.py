@@ -13,7 +13,7 @@ from faabric.config import FunctionLimits
 from faabric.exceptions import GranuleTimeoutError, GuestTrap, OpenMPError
 from tests.openmp_shim.conftest import THREAD_COUNTS, run_omp
 
-EVERY_MODE = ["parallel_api", "loops", "reductions", "tasks", "faasm_reduce", "threadprivate"]
+EVERY_MODE = ["parallel_api", "loops", "reductions", "tasks", "faasm_reduce", "threadprivate", "orphaned"]
 SHARED_MEMORY_ONLY = ["sync", "heap"]  # visibility of other threads' writes mid-region; one heap
 
 
@@ -33,6 +33,12 @@ async def test_program_passes_its_checks_with_1_2_4_and_8_threads_in_either_mode
 @pytest.mark.parametrize("program", SHARED_MEMORY_ONLY)
 async def test_shared_memory_program_passes_its_checks_with_1_2_4_and_8_threads(cluster, omp_wasm, program):
     await assert_passes(cluster, omp_wasm[program], program)
+
+
+async def test_omp_schedule_from_the_callers_environment_drives_runtime_schedules(cluster, omp_wasm):
+    for threads in THREAD_COUNTS:
+        result = await run_omp(cluster, omp_wasm["orphaned"], threads, OMP_SCHEDULE="dynamic,3")
+        assert result.return_value == 0, result.stdout.decode()
 
 
 async def test_threads_of_a_team_really_run_at_the_same_time(cluster, omp_wasm):

@@ -7,7 +7,7 @@ import pytest
 from faabric.cluster import LocalCluster
 from faabric.exceptions import StateBackendUnavailableError
 from faabric.state.redis_tier import RedisGlobalTier, redacted
-from faabric.testing.redis import free_port
+from faabric.testing.ports import free_port
 
 
 def test_a_lock_is_released_only_by_its_token(redis_url):
