@@ -27,7 +27,8 @@ def _at(pointer: int, elements: int, datatype) -> int:
 def _expect(name: str, got: int, expected: int, source: int) -> None:
     if got != expected:
         error = ErrorClass.ERR_TRUNCATE if got > expected else ErrorClass.ERR_COUNT
-        raise fail(error, f"mismatched collective {name}: rank {source} sent {got} bytes but this rank expects {expected}")
+        detail = f"mismatched collective {name}: rank {source} sent {got} bytes but this rank expects {expected}"
+        raise fail(error, detail)
 
 
 def mpi_barrier(call, comm) -> int:
@@ -259,7 +260,8 @@ def mpi_alltoall(call, sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtyp
     if not _in_place(sendbuf):
         state.check_count(sendcount)
     return _alltoall(
-        state, sendbuf, _regular(sendcount, size), sendtype, recvbuf, _regular(recvcount, size), recvtype, comm, "MPI_Alltoall"
+        state, sendbuf, _regular(sendcount, size), sendtype,
+        recvbuf, _regular(recvcount, size), recvtype, comm, "MPI_Alltoall",
     )
 
 

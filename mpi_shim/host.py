@@ -1,7 +1,8 @@
 """The ``MPI_*`` host functions: environment, communicators, groups, point-to-point.
 
-Collectives are in :mod:`mpi_shim.collectives`, datatypes, ops and
-topologies in :mod:`mpi_shim.types`. Every function returns ``MPI_SUCCESS``
+Completing requests (``MPI_Wait*``, ``MPI_Test*``, persistent requests) is in
+:mod:`mpi_shim.requests`, collectives in :mod:`mpi_shim.collectives`,
+datatypes, ops and topologies in :mod:`mpi_shim.types`. Every function returns ``MPI_SUCCESS``
 or traps: errors are fatal (``MPI_ERRORS_ARE_FATAL``). A failing call raises
 a typed :class:`~faabric.exceptions.MpiError` naming the function, the rank
 and the MPI error class; the rank traps and its whole world is aborted, so
@@ -16,12 +17,10 @@ import time
 
 from faabric.exceptions import FaabricError, MpiAbortError, MpiError
 from faabric.mpi import communicators as groups
-from faabric.mpi.endpoint import ANY_SOURCE, ANY_TAG
 from faabric.mpi.errors import ErrorClass, fail
 from faabric.mpi.registry import registry_of
-from granules.guest_memory import as_pointer
 from mpi_shim import abi
-from mpi_shim.state import STATE_ATTRIBUTE, RankState, state_of
+from mpi_shim.state import STATE_KEY, RankState, state_of
 
 log = logging.getLogger(__name__)
 SUCCESS = 0
@@ -35,7 +34,7 @@ def define(host_functions, name: str, params: str, results: str, fn) -> None:
         try:
             return fn(call, *args)
         except FaabricError as error:
-            state = getattr(call, STATE_ATTRIBUTE, None)
+            state = call.scratch.get(STATE_KEY)
             if isinstance(error, MpiError):
                 _locate(error, name, state)
             if state is not None:
@@ -58,7 +57,7 @@ def _locate(error: MpiError, function: str, state: RankState | None) -> None:
 
 
 def _init(call, thread_level: int) -> RankState:
-    if getattr(call, STATE_ATTRIBUTE, None) is not None:
+    if call.scratch.get(STATE_KEY) is not None:
         raise fail(ErrorClass.ERR_OTHER, "MPI is already initialised")
     host, message = call.context.host, call.message
     registry = registry_of(host)
@@ -76,15 +75,17 @@ def _init(call, thread_level: int) -> RankState:
     else:
         world = registry.get(message.mpi_world_id)
         if world is None:
-            raise fail(
-                ErrorClass.ERR_OTHER,
-                f"rank {message.mpi_rank} of world {message.mpi_world_id} runs on host {host.id}, where its world "
-                "does not live (worlds spanning hosts are not supported yet)",
+            detail = (
+                f"this rank runs on host {host.id}, where its world does not live "
+                "(worlds spanning hosts are not supported yet)"
+            )
+            raise MpiError(
+                int(ErrorClass.ERR_OTHER), "MPI_ERR_OTHER", detail, "MPI_Init", message.mpi_rank, message.mpi_world_id
             )
         rank = message.mpi_rank
     world.join(rank)
     state = RankState(call, world, rank, thread_level)
-    setattr(call, STATE_ATTRIBUTE, state)
+    call.scratch[STATE_KEY] = state
     return state
 
 
@@ -120,7 +121,7 @@ def mpi_init_thread(call, _argc, _argv, required, provided_ptr) -> int:
 
 
 def mpi_initialized(call, flag_ptr) -> int:
-    call.memory.write_i32(flag_ptr, int(getattr(call, STATE_ATTRIBUTE, None) is not None), "flag")
+    call.memory.write_i32(flag_ptr, int(call.scratch.get(STATE_KEY) is not None), "flag")
     return SUCCESS
 
 
@@ -132,7 +133,7 @@ def mpi_finalize(call) -> int:
 
 
 def mpi_finalized(call, flag_ptr) -> int:
-    state = getattr(call, STATE_ATTRIBUTE, None)
+    state = call.scratch.get(STATE_KEY)
     call.memory.write_i32(flag_ptr, int(state is not None and state.finalized), "flag")
     return SUCCESS
 
@@ -230,6 +231,13 @@ def mpi_comm_split(call, comm, color, key, new_ptr) -> int:
     return SUCCESS
 
 
+def mpi_comm_split_type(call, comm, split_type, key, _info, new_ptr) -> int:
+    """Every rank of a world shares this host's memory: MPI_COMM_TYPE_SHARED keeps them all together."""
+    if split_type not in (abi.COMM_TYPE_SHARED, abi.UNDEFINED):
+        raise fail(ErrorClass.ERR_ARG, f"unknown split type {split_type}")
+    return mpi_comm_split(call, comm, 0 if split_type == abi.COMM_TYPE_SHARED else abi.UNDEFINED, key, new_ptr)
+
+
 def mpi_comm_create(call, comm, group, new_ptr) -> int:
     state = state_of(call)
     parent, members = state.comm(comm), state.group(group)
@@ -319,7 +327,8 @@ def mpi_group_free(call, group_ptr) -> int:
     state = state_of(call)
     handle = call.memory.read_i32(group_ptr, "group")
     state.group(handle)
-    state.groups.pop(handle, None) if handle != abi.GROUP_EMPTY else None
+    if handle != abi.GROUP_EMPTY:
+        del state.groups[handle]
     state.write_int(group_ptr, abi.GROUP_NULL)
     return SUCCESS
 
@@ -327,7 +336,7 @@ def mpi_group_free(call, group_ptr) -> int:
 # Point to point ---------------------------------------------------------------------
 
 
-def _start_send(state: RankState, buf, count, datatype, dest, tag, comm, synchronous: bool):
+def start_send(state: RankState, buf, count, datatype, dest, tag, comm, synchronous: bool):
     channel = state.comm(comm)
     kind = state.datatype(datatype)
     state.check_count(count)
@@ -339,7 +348,7 @@ def _start_send(state: RankState, buf, count, datatype, dest, tag, comm, synchro
 def _send(name: str, synchronous: bool):
     def send(call, buf, count, datatype, dest, tag, comm) -> int:
         state = state_of(call)
-        request = _start_send(state, buf, count, datatype, dest, tag, comm, synchronous)
+        request = start_send(state, buf, count, datatype, dest, tag, comm, synchronous)
         if not request.done:
             state.endpoint.wait(request, lambda: f"{name}(dest={dest}, tag={tag}) for a matching receive")
         return SUCCESS
@@ -351,14 +360,14 @@ def _isend(synchronous: bool):
     def isend(call, buf, count, datatype, dest, tag, comm, request_ptr) -> int:
         state = state_of(call)
         call.memory.check(request_ptr, 4, "request")
-        request = _start_send(state, buf, count, datatype, dest, tag, comm, synchronous)
+        request = start_send(state, buf, count, datatype, dest, tag, comm, synchronous)
         state.write_int(request_ptr, state.add_request(request), "request")
         return SUCCESS
 
     return isend
 
 
-def _post_recv(state: RankState, buf, count, datatype, source, tag, comm):
+def post_recv(state: RankState, buf, count, datatype, source, tag, comm):
     channel = state.comm(comm)
     kind = state.datatype(datatype)
     state.check_count(count)
@@ -370,7 +379,7 @@ def _post_recv(state: RankState, buf, count, datatype, source, tag, comm):
 
 def mpi_recv(call, buf, count, datatype, source, tag, comm, status_ptr) -> int:
     state = state_of(call)
-    request = _post_recv(state, buf, count, datatype, source, tag, comm)
+    request = post_recv(state, buf, count, datatype, source, tag, comm)
     if not request.done or request.error is not None:
         state.endpoint.wait(request, lambda: f"MPI_Recv(source={source}, tag={tag})")
     state.status_of(status_ptr, request)
@@ -380,143 +389,8 @@ def mpi_recv(call, buf, count, datatype, source, tag, comm, status_ptr) -> int:
 def mpi_irecv(call, buf, count, datatype, source, tag, comm, request_ptr) -> int:
     state = state_of(call)
     call.memory.check(request_ptr, 4, "request")
-    request = _post_recv(state, buf, count, datatype, source, tag, comm)
+    request = post_recv(state, buf, count, datatype, source, tag, comm)
     state.write_int(request_ptr, state.add_request(request), "request")
-    return SUCCESS
-
-
-def _request(state: RankState, handle: int):
-    if handle == abi.REQUEST_NULL:
-        return None
-    request = state.requests.get(handle)
-    if request is None:
-        raise fail(ErrorClass.ERR_REQUEST, f"invalid request {handle:#x}")
-    return request
-
-
-def _describe(request) -> str:
-    if request.kind == "recv":
-        return f"MPI_Wait for a receive (source={request.want_source}, tag={request.want_tag})"
-    return "MPI_Wait for a synchronous send to be received"
-
-
-def _finish(state: RankState, requests_ptr: int, index: int, handle: int, status_ptr: int) -> None:
-    """Complete request ``index`` of an array: check its error, write its status, free it."""
-    request = state.requests.pop(handle)
-    if request.error is not None:
-        raise request.error
-    state.status_of(status_ptr, request)
-    state.write_int(requests_ptr + 4 * index, abi.REQUEST_NULL, "request")
-
-
-def _status_at(statuses_ptr: int, index: int) -> int:
-    return statuses_ptr if as_pointer(statuses_ptr) == abi.STATUSES_IGNORE else statuses_ptr + abi.STATUS_SIZE * index
-
-
-def mpi_wait(call, request_ptr, status_ptr) -> int:
-    return mpi_waitall(call, 1, request_ptr, status_ptr)
-
-
-def mpi_waitall(call, count, requests_ptr, statuses_ptr) -> int:
-    state = state_of(call)
-    handles = state.ints(requests_ptr, count, "requests")
-    for index, handle in enumerate(handles):
-        request = _request(state, handle)
-        if request is None:
-            state.status_of(_status_at(statuses_ptr, index), None)
-            continue
-        if not request.done:
-            state.endpoint.wait_for(lambda: request.done, lambda: _describe(request))
-        _finish(state, requests_ptr, index, handle, _status_at(statuses_ptr, index))
-    return SUCCESS
-
-
-def _active(state: RankState, requests_ptr: int, count: int) -> list[tuple[int, int, object]]:
-    handles = state.ints(requests_ptr, count, "requests")
-    return [(i, h, r) for i, h in enumerate(handles) if (r := _request(state, h)) is not None]
-
-
-def mpi_waitany(call, count, requests_ptr, index_ptr, status_ptr) -> int:
-    state = state_of(call)
-    call.memory.check(index_ptr, 4, "index")
-    active = _active(state, requests_ptr, count)
-    if not active:
-        state.write_int(index_ptr, abi.UNDEFINED)
-        state.status_of(status_ptr, None)
-        return SUCCESS
-    state.endpoint.wait_for(lambda: any(r.done for _, _, r in active), "MPI_Waitany")
-    index, handle, _ = next(item for item in active if item[2].done)
-    _finish(state, requests_ptr, index, handle, status_ptr)
-    state.write_int(index_ptr, index)
-    return SUCCESS
-
-
-def mpi_waitsome(call, count, requests_ptr, outcount_ptr, indices_ptr, statuses_ptr) -> int:
-    state = state_of(call)
-    active = _active(state, requests_ptr, count)
-    if not active:
-        state.write_int(outcount_ptr, abi.UNDEFINED, "outcount")
-        return SUCCESS
-    state.endpoint.wait_for(lambda: any(r.done for _, _, r in active), "MPI_Waitsome")
-    return _complete_done(state, active, requests_ptr, outcount_ptr, indices_ptr, statuses_ptr)
-
-
-def _complete_done(state, active, requests_ptr, outcount_ptr, indices_ptr, statuses_ptr) -> int:
-    done = [(i, h) for i, h, r in active if r.done]
-    for position, (index, handle) in enumerate(done):
-        _finish(state, requests_ptr, index, handle, _status_at(statuses_ptr, position))
-    state.write_int(outcount_ptr, len(done), "outcount")
-    state.write_ints(indices_ptr, [i for i, _ in done], "indices")
-    return SUCCESS
-
-
-def _check_failure(state: RankState) -> None:
-    if state.world.failure is not None:
-        raise state.world.failure_for(state.rank)
-
-
-def mpi_test(call, request_ptr, flag_ptr, status_ptr) -> int:
-    return mpi_testall(call, 1, request_ptr, flag_ptr, status_ptr)
-
-
-def mpi_testall(call, count, requests_ptr, flag_ptr, statuses_ptr) -> int:
-    state = state_of(call)
-    _check_failure(state)
-    active = _active(state, requests_ptr, count)
-    ready = all(r.done for _, _, r in active)
-    if ready:
-        for index, handle, _ in active:
-            _finish(state, requests_ptr, index, handle, _status_at(statuses_ptr, index))
-        if not active and count:
-            state.status_of(_status_at(statuses_ptr, 0), None)
-    state.write_int(flag_ptr, int(ready), "flag")
-    return SUCCESS
-
-
-def mpi_testany(call, count, requests_ptr, index_ptr, flag_ptr, status_ptr) -> int:
-    state = state_of(call)
-    _check_failure(state)
-    active = _active(state, requests_ptr, count)
-    if not active:
-        state.write_int(index_ptr, abi.UNDEFINED, "index")
-        state.write_int(flag_ptr, 1, "flag")
-        state.status_of(status_ptr, None)
-        return SUCCESS
-    done = next((item for item in active if item[2].done), None)
-    if done is not None:
-        _finish(state, requests_ptr, done[0], done[1], status_ptr)
-    state.write_int(index_ptr, done[0] if done else abi.UNDEFINED, "index")
-    state.write_int(flag_ptr, int(done is not None), "flag")
-    return SUCCESS
-
-
-def mpi_request_free(call, request_ptr) -> int:
-    state = state_of(call)
-    handle = call.memory.read_i32(request_ptr, "request")
-    if _request(state, handle) is None:
-        raise fail(ErrorClass.ERR_REQUEST, "cannot free MPI_REQUEST_NULL")
-    del state.requests[handle]  # a posted receive stays posted and still fills its buffer
-    state.write_int(request_ptr, abi.REQUEST_NULL, "request")
     return SUCCESS
 
 
@@ -558,8 +432,8 @@ def mpi_sendrecv(
     call, sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, status_ptr
 ) -> int:
     state = state_of(call)
-    receive = _post_recv(state, recvbuf, recvcount, recvtype, source, recvtag, comm)
-    _start_send(state, sendbuf, sendcount, sendtype, dest, sendtag, comm, False)
+    receive = post_recv(state, recvbuf, recvcount, recvtype, source, recvtag, comm)
+    start_send(state, sendbuf, sendcount, sendtype, dest, sendtag, comm, False)
     state.endpoint.wait(receive, lambda: f"MPI_Sendrecv(dest={dest}, source={source}, recvtag={recvtag})")
     state.status_of(status_ptr, receive)
     return SUCCESS
@@ -573,7 +447,7 @@ def mpi_sendrecv_replace(call, buf, count, datatype, dest, sendtag, source, recv
     state.check_peer(channel, dest, receiving=False)
     state.check_tag(sendtag, receiving=False)
     outgoing = state.copy(buf, count, kind)
-    receive = _post_recv(state, buf, count, datatype, source, recvtag, comm)
+    receive = post_recv(state, buf, count, datatype, source, recvtag, comm)
     state.endpoint.send(channel, dest, sendtag, outgoing)
     state.endpoint.wait(receive, lambda: f"MPI_Sendrecv_replace(dest={dest}, source={source})")
     state.status_of(status_ptr, receive)
@@ -598,6 +472,7 @@ FUNCTIONS = [
     ("MPI_Comm_size", "ii", mpi_comm_size),
     ("MPI_Comm_dup", "ii", mpi_comm_dup),
     ("MPI_Comm_split", "iiii", mpi_comm_split),
+    ("MPI_Comm_split_type", "iiiii", mpi_comm_split_type),
     ("MPI_Comm_create", "iii", mpi_comm_create),
     ("MPI_Comm_group", "ii", mpi_comm_group),
     ("MPI_Comm_compare", "iii", mpi_comm_compare),
@@ -620,14 +495,6 @@ FUNCTIONS = [
     ("MPI_Issend", "iiiiiii", _isend(True)),
     ("MPI_Recv", "iiiiiii", mpi_recv),
     ("MPI_Irecv", "iiiiiii", mpi_irecv),
-    ("MPI_Wait", "ii", mpi_wait),
-    ("MPI_Waitall", "iii", mpi_waitall),
-    ("MPI_Waitany", "iiii", mpi_waitany),
-    ("MPI_Waitsome", "iiiii", mpi_waitsome),
-    ("MPI_Test", "iii", mpi_test),
-    ("MPI_Testall", "iiii", mpi_testall),
-    ("MPI_Testany", "iiiii", mpi_testany),
-    ("MPI_Request_free", "i", mpi_request_free),
     ("MPI_Probe", "iiii", mpi_probe),
     ("MPI_Iprobe", "iiiii", mpi_iprobe),
     ("MPI_Get_count", "iii", mpi_get_count),
@@ -638,9 +505,9 @@ FUNCTIONS = [
 
 def register(host_functions) -> None:
     """Define every MPI function (all return an int error code, i32 arguments)."""
-    from mpi_shim import collectives, types
+    from mpi_shim import collectives, requests, types
 
-    for name, params, fn in FUNCTIONS + collectives.FUNCTIONS + types.FUNCTIONS:
+    for name, params, fn in FUNCTIONS + requests.FUNCTIONS + collectives.FUNCTIONS + types.FUNCTIONS:
         define(host_functions, name, params, "i", fn)
     define(host_functions, "MPI_Wtime", "", "F", mpi_wtime)
     define(host_functions, "MPI_Wtick", "", "F", mpi_wtick)

@@ -1,4 +1,4 @@
-"""One rank's handle tables and guest-buffer access, kept on its running call.
+"""One rank's handle tables and guest-buffer access, kept in its call's ``scratch``.
 
 Handles (communicators, groups, datatypes, ops, requests) are per rank, as
 in any MPI: a handle is an int naming an entry of this rank's tables. Every
@@ -24,7 +24,7 @@ from granules.guest_memory import as_pointer
 from mpi_shim import abi
 
 _STATUS = struct.Struct("<5i")
-STATE_ATTRIBUTE = "mpi"
+STATE_KEY = "mpi"  # this area's entry in ActiveCall.scratch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +46,7 @@ PREDEFINED_TYPES = {abi.DATATYPE_HANDLES[name]: datatype for name, datatype in a
 
 def state_of(call) -> "RankState":
     """The calling rank's state; MPI_ERR_OTHER before MPI_Init or after MPI_Finalize."""
-    state = getattr(call, STATE_ATTRIBUTE, None)
+    state = call.scratch.get(STATE_KEY)
     if state is None:
         raise fail(ErrorClass.ERR_OTHER, "MPI is not initialised (call MPI_Init first)")
     if state.finalized:
@@ -72,9 +72,9 @@ class RankState:
         self.groups: dict[int, tuple[int, ...]] = {abi.GROUP_EMPTY: ()}
         self.types: dict[int, dt.Datatype] = dict(PREDEFINED_TYPES)
         self.ops: dict[int, OpSpec] = dict(PREDEFINED_OPS)
-        self.requests: dict[int, Request] = {}
+        self.requests: dict = {}  # handle -> Request, or a persistent request (mpi_shim.requests)
         self._numbers = itertools.count(2)
-        self._scratch = (0, 0)
+        self._scratch_region = (0, 0)
 
     # Handles ----------------------------------------------------------------
 
@@ -124,7 +124,7 @@ class RankState:
             raise fail(ErrorClass.ERR_OP, f"invalid op {handle:#x}")
         return spec
 
-    def add_request(self, request: Request) -> int:
+    def add_request(self, request) -> int:
         handle = abi.REQUEST_NULL + next(self._numbers)
         self.requests[handle] = request
         return handle
@@ -249,8 +249,8 @@ class RankState:
         first, length = datatype.span(count)
 
         def combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-            scratch = self.scratch(2 * length + 8)
-            in_ptr, inout_ptr, args = scratch - first, scratch + length - first, scratch + 2 * length
+            region = self.scratch_memory(2 * length + 8)
+            in_ptr, inout_ptr, args = region - first, region + length - first, region + 2 * length
             view = self.memory.view
             dt.unpack(view, in_ptr, count, datatype, a.tobytes())
             dt.unpack(view, inout_ptr, count, datatype, b.tobytes())
@@ -260,10 +260,10 @@ class RankState:
 
         return combine
 
-    def scratch(self, nbytes: int) -> int:
+    def scratch_memory(self, nbytes: int) -> int:
         """An offset of ``nbytes`` of host-owned guest memory (grown once, reused)."""
-        offset, size = self._scratch
+        offset, size = self._scratch_region
         if size < nbytes:
             offset = self.memory.grow(nbytes)
-            self._scratch = (offset, -(-nbytes // 65536) * 65536)
+            self._scratch_region = (offset, -(-nbytes // 65536) * 65536)
         return offset

@@ -51,6 +51,27 @@ def mpi_type_indexed(call, count, blocklengths_ptr, displs_ptr, old, new_ptr) ->
     return _new_type(call, new_ptr, build)
 
 
+def mpi_type_create_hindexed(call, count, blocklengths_ptr, displs_ptr, old, new_ptr) -> int:
+    def build(state):
+        lengths = state.ints(blocklengths_ptr, count, "block lengths")
+        displacements = state.ints(displs_ptr, count, "displacements")  # MPI_Aint: 32 bits
+        return dt.create_struct(lengths, displacements, [state.datatype(old, for_data=False)] * count, "hindexed")
+
+    return _new_type(call, new_ptr, build)
+
+
+def mpi_type_create_indexed_block(call, count, blocklength, displs_ptr, old, new_ptr) -> int:
+    def build(state):
+        displacements = state.ints(displs_ptr, count, "displacements")
+        return dt.indexed([blocklength] * count, displacements, state.datatype(old, for_data=False))
+
+    return _new_type(call, new_ptr, build)
+
+
+def mpi_type_dup(call, old, new_ptr) -> int:
+    return _new_type(call, new_ptr, lambda s: dataclasses.replace(s.datatype(old, for_data=False), predefined=False))
+
+
 def mpi_type_create_struct(call, count, blocklengths_ptr, displs_ptr, types_ptr, new_ptr) -> int:
     def build(state):
         lengths = state.ints(blocklengths_ptr, count, "block lengths")
@@ -105,6 +126,43 @@ def mpi_get_address(call, location, address_ptr) -> int:
     return SUCCESS
 
 
+def mpi_pack_size(call, count, datatype, comm, size_ptr) -> int:
+    state = state_of(call)
+    state.comm(comm)
+    state.check_count(count)
+    state.write_int(size_ptr, count * state.datatype(datatype, for_data=False).size, "size")
+    return SUCCESS
+
+
+def mpi_pack(call, inbuf, count, datatype, outbuf, outsize, position_ptr, comm) -> int:
+    """Append ``count`` elements to a packed buffer (our packed form is the typemap's bytes, in order)."""
+    state = state_of(call)
+    state.comm(comm)
+    state.check_count(count)
+    data = state.copy(inbuf, count, state.datatype(datatype), "input buffer")
+    position = call.memory.read_i32(position_ptr, "position")
+    if position < 0 or position + len(data) > outsize:
+        detail = f"{len(data)} bytes at position {position} overflow the {outsize}-byte buffer"
+        raise fail(ErrorClass.ERR_TRUNCATE, detail)
+    call.memory.write(as_pointer(outbuf) + position, data, "packed buffer")
+    state.write_int(position_ptr, position + len(data), "position")
+    return SUCCESS
+
+
+def mpi_unpack(call, inbuf, insize, position_ptr, outbuf, count, datatype, comm) -> int:
+    state = state_of(call)
+    state.comm(comm)
+    state.check_count(count)
+    kind = state.datatype(datatype)
+    position = call.memory.read_i32(position_ptr, "position")
+    nbytes = count * kind.size
+    if position < 0 or position + nbytes > insize:
+        raise fail(ErrorClass.ERR_TRUNCATE, f"{nbytes} bytes at position {position} run past the {insize}-byte buffer")
+    state.write(outbuf, count, kind, call.memory.read(as_pointer(inbuf) + position, nbytes, "packed buffer"))
+    state.write_int(position_ptr, position + nbytes, "position")
+    return SUCCESS
+
+
 # Ops -------------------------------------------------------------------------------
 
 
@@ -152,7 +210,8 @@ def mpi_cart_create(call, comm, ndims, dims_ptr, periods_ptr, _reorder, new_ptr)
         raise fail(ErrorClass.ERR_DIMS, f"dimensions {dims} must all be positive")
     topology = CartTopology(tuple(dims), tuple(periods))
     if topology.size > parent.size:
-        raise fail(ErrorClass.ERR_TOPOLOGY, f"a {dims} grid needs {topology.size} ranks, the communicator has {parent.size}")
+        detail = f"a {dims} grid needs {topology.size} ranks, the communicator has {parent.size}"
+        raise fail(ErrorClass.ERR_TOPOLOGY, detail)
     call.memory.check(new_ptr, 4, "new communicator")
     made = state.endpoint.create(parent, parent.group[: topology.size], "MPI_Cart_create", topology)
     state.write_int(new_ptr, state.add_comm(made))
@@ -235,6 +294,12 @@ FUNCTIONS = [
     ("MPI_Type_create_hvector", "iiiii", mpi_type_create_hvector),
     ("MPI_Type_indexed", "iiiii", mpi_type_indexed),
     ("MPI_Type_create_struct", "iiiii", mpi_type_create_struct),
+    ("MPI_Type_create_hindexed", "iiiii", mpi_type_create_hindexed),
+    ("MPI_Type_create_indexed_block", "iiiii", mpi_type_create_indexed_block),
+    ("MPI_Type_dup", "ii", mpi_type_dup),
+    ("MPI_Pack", "iiiiiii", mpi_pack),
+    ("MPI_Unpack", "iiiiiii", mpi_unpack),
+    ("MPI_Pack_size", "iiii", mpi_pack_size),
     ("MPI_Type_create_resized", "iiii", mpi_type_create_resized),
     ("MPI_Type_commit", "i", mpi_type_commit),
     ("MPI_Type_free", "i", mpi_type_free),

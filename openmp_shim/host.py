@@ -1,6 +1,6 @@
 """Host functions of the OpenMP runtime: the ``__kmpc_*`` ABI and the ``omp_*`` API.
 
-Every function finds the calling thread from the granule it runs in (the
+Every function finds the calling thread in its ``ActiveCall.scratch`` (the
 ``gtid`` arguments clang passes are not trusted). Guest pointers go through
 the granule's bounds-checked memory. Tasks, ``__kmpc_flush`` and the heap
 and stdio wrappers live in the guest half, ``guest/omp_runtime.c``.
@@ -18,7 +18,7 @@ from faabric.snapshot.merge import element_size
 from granules import raw
 from granules.context import ActiveCall
 from openmp_shim import abi, sync
-from openmp_shim.program import OpenMPProgram
+from openmp_shim.program import SCRATCH_KEY, OpenMPProgram
 from openmp_shim.team import WAIT_SLICE, Team, ThreadState
 from openmp_shim.workers import table_function
 
@@ -37,7 +37,7 @@ def fork_call(call: ActiveCall, loc: int, argc: int, microtask: int, args_ptr: i
     if argc < 0 or argc > 4096:
         raise OpenMPError(f"__kmpc_fork_call with {argc} arguments")
     args = list(struct.unpack(f"<{argc}I", call.memory.read(args_ptr, 4 * argc, "fork arguments"))) if argc else []
-    state.program.fork(state, microtask, args)
+    state.program.fork(call, state, microtask, args)
 
 
 def push_num_threads(call: ActiveCall, loc: int, gtid: int, count: int) -> None:
@@ -53,14 +53,14 @@ def serialized_parallel(call: ActiveCall, loc: int, gtid: int) -> None:
     """``parallel if(0)``: the encountering thread alone is the team."""
     state = thread(call)
     team = Team(1, state)
-    call.granule.omp_thread = ThreadState(state.program, team, 0, state.gtid, state, state.granule, state._blocking)
+    call.scratch[SCRATCH_KEY] = ThreadState(state.program, team, 0, state.gtid, state, state.granule, state.blocking_factory)
 
 
 def end_serialized_parallel(call: ActiveCall, loc: int, gtid: int) -> None:
     state = thread(call)
     if state.parent is None:
         raise OpenMPError("__kmpc_end_serialized_parallel without a serialized region")
-    call.granule.omp_thread = state.parent
+    call.scratch[SCRATCH_KEY] = state.parent
 
 
 # -- worksharing loops ------------------------------------------------------------
@@ -113,8 +113,8 @@ def _dispatch_init(width: int, signed: bool):
 
 
 def _dispatch_next(width: int, signed: bool):
-    fmt = _INT[width][0 if signed else 1]
-    sfmt = _INT[width][0]
+    value = struct.Struct(_INT[width][0 if signed else 1])
+    stride_value = struct.Struct(_INT[width][0])
 
     def dispatch_next(call, loc, gtid, p_last, p_lower, p_upper, p_stride) -> int:
         state = thread(call)
@@ -131,13 +131,15 @@ def _dispatch_next(width: int, signed: bool):
             team.finish_loop(state.loop_ordinal)
             return 0
         first, last = chunk
-        lower, upper = loop.bounds(first, last)
-        bits = width * 8
-        memory = call.memory
-        memory.write(p_lower, struct.pack(fmt, abi.wrap(lower, bits, signed)), "chunk lower bound")
-        memory.write(p_upper, struct.pack(fmt, abi.wrap(upper, bits, signed)), "chunk upper bound")
-        if p_stride:
-            memory.write(p_stride, struct.pack(sfmt, abi.wrap(loop.stride, bits, True)), "chunk stride")
+        memory = call.memory  # bounds stay inside the loop's own range: no wrapping needed
+        lower_at = memory.check(p_lower, width, "chunk lower bound")
+        upper_at = memory.check(p_upper, width, "chunk upper bound")
+        stride_at = memory.check(p_stride, width, "chunk stride") if p_stride else None
+        view = memory.view  # (read after the checks: they may refresh it)
+        value.pack_into(view, lower_at, loop.lower + first * loop.stride)
+        value.pack_into(view, upper_at, loop.lower + last * loop.stride)
+        if stride_at is not None:
+            stride_value.pack_into(view, stride_at, loop.stride)
         if p_last:
             memory.write_i32(p_last, int(last == loop.trips - 1), "last-chunk flag")
         state.current_iteration = first
@@ -410,6 +412,24 @@ def is_initial_device(call: ActiveCall) -> int:
     return 1
 
 
+def zero(call: ActiveCall) -> int:
+    """``omp_get_proc_bind`` (false), ``get_num_places``, ``get_cancellation``, ``get_max_task_priority``,
+    ``get_initial_device`` (the host is device 0): no places, no cancellation, no priorities."""
+    return 0
+
+
+def get_supported_active_levels(call: ActiveCall) -> int:
+    return 1
+
+
+def init_lock_with_hint(call: ActiveCall, lock_ptr: int, hint: int) -> None:
+    sync.init_lock(call, lock_ptr)
+
+
+def init_nest_lock_with_hint(call: ActiveCall, lock_ptr: int, hint: int) -> None:
+    sync.init_nest_lock(call, lock_ptr)
+
+
 def get_wtime(call: ActiveCall) -> float:
     return time.monotonic()
 
@@ -420,18 +440,12 @@ def get_wtick(call: ActiveCall) -> float:
 
 # -- helpers for the guest half -----------------------------------------------------
 def omp_sbrk(call: ActiveCall, increment: int) -> int:
-    program = getattr(call.granule, "omp_program", None)
-    state = getattr(call.granule, "omp_thread", None)
-    if state is not None:
-        program = state.program
-    if program is None or program.message is not call.message:
-        program = thread(call).program
-    return program.sbrk(call.granule, increment)
+    return thread(call).program.sbrk(call.granule, increment)
 
 
 def omp_output(call: ActiveCall, fd: int, iovs: int, count: int) -> int:
     """Take what a team's worker writes to stdout/stderr; -1 tells the parent to write it itself."""
-    state = getattr(call.granule, "omp_thread", None)
+    state = call.scratch.get(SCRATCH_KEY)
     if state is None or call.granule is state.program.root:
         return -1
     if not 0 <= count <= 1024:
@@ -534,6 +548,14 @@ _FUNCTIONS = [
     ("omp_set_default_device", "i", "", set_default_device),
     ("omp_get_default_device", "", "i", get_default_device),
     ("omp_is_initial_device", "", "i", is_initial_device),
+    ("omp_get_initial_device", "", "i", zero),
+    ("omp_get_supported_active_levels", "", "i", get_supported_active_levels),
+    ("omp_get_proc_bind", "", "i", zero),
+    ("omp_get_num_places", "", "i", zero),
+    ("omp_get_cancellation", "", "i", zero),
+    ("omp_get_max_task_priority", "", "i", zero),
+    ("omp_init_lock_with_hint", "ii", "", init_lock_with_hint),
+    ("omp_init_nest_lock_with_hint", "ii", "", init_nest_lock_with_hint),
     ("omp_get_wtime", "", "F", get_wtime),
     ("omp_get_wtick", "", "F", get_wtick),
     ("omp_init_lock", "i", "", sync.init_lock),

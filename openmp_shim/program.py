@@ -1,9 +1,9 @@
 """One call's OpenMP runtime: ICVs, locks, workers, and fork/join in both modes.
 
 An :class:`OpenMPProgram` is created the first time a call uses OpenMP and
-lives on its granule (``granule.omp_program``) for that call only. The
-granule running a thread also carries that thread's
-:class:`~openmp_shim.team.ThreadState` as ``granule.omp_thread``.
+lives in the call's ``ActiveCall.scratch`` for that call only. Each thread's
+own ``ActiveCall`` (the workers get theirs here) carries its current
+:class:`~openmp_shim.team.ThreadState` under the same key.
 
 Only the call's initial thread forks real teams; a parallel region nested
 inside an active one runs serialized (a team of one), which
@@ -22,15 +22,16 @@ from typing import TYPE_CHECKING
 import wasmtime
 
 from faabric.exceptions import OpenMPError
-from faabric.snapshot import MergeRegion, apply_diffs, diff_memory
+from faabric.snapshot import MergeRegion, SnapshotDiff, apply_diffs, diff_memory
 from granules import raw
 from granules.context import ACTIVE_CALL, ActiveCall
-from granules.snapshot import WASM_PAGE, MemorySnapshot
+from granules.snapshot import WASM_PAGE
 from granules.wasm_binary import GLOBAL_EXPORT_PREFIX
 from openmp_shim import abi
 from openmp_shim.team import Team, ThreadState
 from openmp_shim.workers import (
     STACK_SIZE,
+    ForkSnapshot,
     SharedMemory,
     Worker,
     call_microtask,
@@ -39,12 +40,15 @@ from openmp_shim.workers import (
     new_instance,
     set_globals,
     stack_pointer,
+    written_pages,
 )
 
 if TYPE_CHECKING:
     from granules.granule import Granule
 
 HEADROOM = 128 << 20  # heap the team may grow into after the first fork (virtual until touched)
+SCRATCH_KEY = "openmp"  # ActiveCall.scratch: the calling thread's ThreadState
+PROGRAM_KEY = "openmp.program"  # the root call's scratch: the program (states refer to it weakly)
 THREAD_LIMIT = 128  # the most threads a team may have (OMP_THREAD_LIMIT may lower it)
 WRITE_EXPORT = "__faabric_omp_write"
 FLUSH_EXPORT = "__faabric_omp_flush"
@@ -55,7 +59,7 @@ class OpenMPProgram:
     """The OpenMP state of one call of one granule."""
 
     def __init__(self, call: ActiveCall) -> None:
-        self._root = weakref.ref(call.granule)  # weak: the granule holds this program, not the reverse
+        self._root = weakref.ref(call.granule)  # the call's granule outlives the call; this program does not
         self.message = call.message
         self.context = call.context
         host = getattr(call.context, "host", None)
@@ -87,7 +91,7 @@ class OpenMPProgram:
         self.exports = exports
         pool = getattr(host, "pool", None)
         self.initial = ThreadState(self, None, 0, 0, None, self.root, pool.blocking if pool else None)
-        weakref.finalize(self.root, _close, self.workers)  # workers stop when the granule goes
+        weakref.finalize(self, _close, self.workers)  # workers stop when the call is over
 
     @property
     def root(self) -> "Granule":
@@ -97,26 +101,14 @@ class OpenMPProgram:
     @classmethod
     def of(cls, call: ActiveCall) -> ThreadState:
         """The calling thread's state, starting OpenMP for this call if it is the first use."""
-        granule = call.granule
-        state = getattr(granule, "omp_thread", None)
-        if state is not None and state.program.message is call.message:
-            return state
-        old = getattr(granule, "omp_program", None)
-        if old is not None:
-            old.close()
-        program = cls(call)
-        granule.omp_program = program
-        granule.omp_thread = program.initial
-        return program.initial
-
-    def close(self) -> None:
-        _close(self.workers)
-        self.workers.clear()
-        if self.shared is not None:
-            self.shared.close()
+        state = call.scratch.get(SCRATCH_KEY)
+        if state is None:
+            program = call.scratch[PROGRAM_KEY] = cls(call)
+            state = call.scratch[SCRATCH_KEY] = program.initial
+        return state
 
     # -- fork/join -----------------------------------------------------
-    def fork(self, parent: ThreadState, microtask: int, args: list[int]) -> None:
+    def fork(self, call: ActiveCall, parent: ThreadState, microtask: int, args: list[int]) -> None:
         """Run ``microtask`` on a new team; return when every member has finished."""
         if self.sp_index is None:
             raise OpenMPError("the module exports no stack pointer global")
@@ -127,47 +119,47 @@ class OpenMPProgram:
         size = min(requested, self.thread_limit) if real else 1
         team = Team(size, parent)
         if size == 1:
-            self._run_inline(team, parent, microtask, args)
+            self._run_inline(call, team, parent, microtask, args)
             return
         self.busy = True
         try:
-            self._fork_team(team, parent, microtask, args)
+            self._fork_team(call, team, parent, microtask, args)
         finally:
             self.busy = False
 
-    def _fork_team(self, team: Team, parent: ThreadState, microtask: int, args: list[int]) -> None:
+    def _fork_team(self, call: ActiveCall, team: Team, parent: ThreadState, microtask: int, args: list[int]) -> None:
         workers = team.size - 1
         snapshot = self._prepare_shared(workers) if self.mode == "shared" else self._prepare_snapshot(workers)
         for tid in range(1, team.size):
             worker = self.workers[tid - 1]
             worker.submit(functools.partial(self._run_member, worker, team, tid, microtask, args, snapshot))
         try:
-            self._run_inline(team, parent, microtask, args)
+            self._run_inline(call, team, parent, microtask, args)
         except BaseException as error:  # noqa: B036 - reported after the workers stopped
             team.fail(error)
         team.join(parent, workers)
         if team.error is None and snapshot is not None:
-            self._merge(snapshot[0], workers)
+            self._merge(workers)
         self._drain_output()
         if team.error is not None:
             raise team.error
 
-    def _run_inline(self, team: Team, parent: ThreadState, microtask: int, args: list[int]) -> None:
-        granule = parent.granule
-        state = ThreadState(self, team, 0, parent.gtid, parent, granule, parent._blocking)
-        granule.omp_thread = state
+    def _run_inline(self, call: ActiveCall, team: Team, parent: ThreadState, microtask: int, args: list[int]) -> None:
+        granule = call.granule
+        call.scratch[SCRATCH_KEY] = ThreadState(self, team, 0, parent.gtid, parent, granule, parent.blocking_factory)
         try:
             top = stack_pointer(granule, self.sp_index)
             call_microtask(granule, self.sp_index, top, microtask, parent.gtid, 0, args)
         finally:
-            granule.omp_thread = parent
+            call.scratch[SCRATCH_KEY] = parent
 
     def _run_member(self, worker: Worker, team: Team, tid: int, microtask: int, args, snapshot) -> None:
         granule = worker.granule
         state = ThreadState(self, team, tid, worker.gtid, team.parent, granule)
         state.stack_top = worker.stack_top
-        granule.omp_thread = state
-        token = ACTIVE_CALL.set(ActiveCall(granule, self.message, self.context))
+        active = ActiveCall(granule, self.message, self.context)
+        active.scratch[SCRATCH_KEY] = state
+        token = ACTIVE_CALL.set(active)
         try:
             from granules.engine import EPOCH_TICK_SECONDS  # (granules.engine imports the host functions)
 
@@ -175,11 +167,11 @@ class OpenMPProgram:
             call_microtask(granule, self.sp_index, worker.stack_top, microtask, worker.gtid, tid, args)
             if snapshot is not None:
                 self._call_export(granule, FLUSH_EXPORT, [])  # its stdio buffers are private copies
+                worker.diffs = self._diff(granule, snapshot[0])
         except BaseException as error:  # noqa: B036 - handed to the team, re-raised by the forking thread
             team.fail(error)
         finally:
             ACTIVE_CALL.reset(token)
-            granule.omp_thread = None  # no path from the worker's thread back to this program
             team.member_finished()
 
     # -- shared mode ------------------------------------------------------
@@ -226,7 +218,7 @@ class OpenMPProgram:
             return previous
 
     # -- snapshot mode ------------------------------------------------------
-    def _prepare_snapshot(self, workers: int) -> tuple[bytes, MemorySnapshot]:
+    def _prepare_snapshot(self, workers: int) -> tuple[memoryview, ForkSnapshot]:
         root = self.root
         for worker in self._ensure_workers(workers):
             if not worker.stack_top:
@@ -236,9 +228,10 @@ class OpenMPProgram:
                 worker.stack_top = previous * WASM_PAGE + STACK_SIZE
         self._call_export(root, FLUSH_EXPORT, [])  # else each thread would print the parent's buffer again
         root.memory.refresh()
-        contents = bytes(root.memory.view)
-        snapshot = MemorySnapshot(root.proto.name.replace("/", "-"), memoryview(contents), root.read_globals())
+        snapshot = ForkSnapshot(root.proto.name.replace("/", "-"), root.memory.view, root.read_globals())
+        contents = snapshot.contents()
         for worker in self.workers[:workers]:
+            worker.diffs = []
             granule = worker.granule
             if granule is not None and granule.memory.size == snapshot.size:
                 granule.reset(self._wasi(), snapshot)
@@ -246,16 +239,20 @@ class OpenMPProgram:
                 worker.granule = new_instance(root, self._wasi(), snapshot)
         return contents, snapshot
 
-    def _merge(self, original: bytes, workers: int) -> None:
-        """Merge each worker's changes since the fork into the parent's memory."""
-        regions = sorted(self.merge_regions.values())
+    def _diff(self, granule: "Granule", original: memoryview) -> list[SnapshotDiff]:
+        """What a worker changed since the fork: plain data, as a thread on another host would send it."""
+        memory = granule.memory
+        memory.refresh()
+        return diff_memory(original, memory.view, sorted(self.merge_regions.values()), written_pages(granule))
+
+    def _merge(self, workers: int) -> None:
+        """Merge each worker's diffs into the parent's memory, in thread order."""
         root = self.root
         for worker in self.workers[:workers]:
-            memory = worker.granule.memory
-            memory.refresh()
-            diffs = diff_memory(original, memory.view, regions)
-            if memory.size > root.memory.size:
-                grow_to(root, memory.size)
+            diffs, worker.diffs = worker.diffs, []
+            end = max((diff.offset + len(diff.data) for diff in diffs), default=0)
+            if end > root.memory.size:
+                grow_to(root, end)
             apply_diffs(root.memory.view, diffs)
 
     # -- helpers ------------------------------------------------------------
@@ -269,8 +266,8 @@ class OpenMPProgram:
         wasi.argv = [self.message.function]
         if self.message.env:
             wasi.env = list(self.message.env.items())
-        wasi.stdout_custom = functools.partial(self.take_output, 1)  # (the guest sends output to the host)
-        wasi.stderr_custom = functools.partial(self.take_output, 2)
+        wasi.stdout_custom = _output_sink(self, 1)  # (faabric cc -fopenmp builds send output to the host)
+        wasi.stderr_custom = _output_sink(self, 2)
         uses = getattr(self.root.proto, "wasi_imports", ("fd_prestat_get",))
         if self.sandbox is not None and "fd_prestat_get" in uses:  # as the runtime does for the call
             os.makedirs(self.sandbox, exist_ok=True)
@@ -321,7 +318,11 @@ class OpenMPProgram:
         return copy
 
     def register_merge_region(self, region: MergeRegion) -> None:
+        """Merge ``region`` with its operation at the joins of later regions (snapshot mode)."""
         with self.lock:
+            for other in self.merge_regions.values():
+                if other.offset != region.offset and other.offset < region.end and region.offset < other.end:
+                    raise OpenMPError(f"merge region at {region.offset:#x} overlaps the one at {other.offset:#x}")
             self.merge_regions[region.offset] = region
 
 
@@ -331,6 +332,18 @@ def _positive(text: str) -> int:
     except ValueError:
         return 0
     return max(value, 0)
+
+
+def _output_sink(program: OpenMPProgram, fd: int):
+    """A WASI output callback that does not keep ``program`` alive (wasmtime keeps callbacks globally)."""
+    program_ref = weakref.ref(program)
+
+    def sink(data: bytes) -> None:
+        target = program_ref()
+        if target is not None:
+            target.take_output(fd, data)
+
+    return sink
 
 
 def _close(workers: list[Worker]) -> None:

@@ -154,13 +154,13 @@ class ThreadState:
         granule,
         blocking: Callable[[], contextlib.AbstractContextManager] | None = None,
     ) -> None:
-        self.program = program
+        self._program = weakref.ref(program)  # the root call's scratch holds the program
         self._granule = weakref.ref(granule)  # weak: no cycle keeps a finished call's granule alive
         self.team = team
         self.tid = tid
         self.gtid = gtid
         self.parent = parent
-        self._blocking = blocking
+        self.blocking_factory = blocking
         self.wakeup: queue.SimpleQueue = queue.SimpleQueue()
         self.level = team.level if team else 0
         self.active_level = team.active_level if team else 0
@@ -178,6 +178,10 @@ class ThreadState:
         self.did_ordered = False
 
     @property
+    def program(self) -> "OpenMPProgram":
+        return self._program()
+
+    @property
     def granule(self):
         """The instance this thread runs in."""
         return self._granule()
@@ -188,7 +192,7 @@ class ThreadState:
 
     def blocking(self) -> contextlib.AbstractContextManager:
         """Give up the worker's CPU permit while waiting (only the call's own pool thread has one)."""
-        return self._blocking() if self._blocking else contextlib.nullcontext()
+        return self.blocking_factory() if self.blocking_factory else contextlib.nullcontext()
 
     def check_abort(self) -> None:
         if self.team is not None and self.team.error is not None:

@@ -34,6 +34,38 @@ STACK_SIZE = 256 << 10  # each worker's stack (the main thread keeps the module'
 THREADPRIVATE_ARENA = 16 << 10  # the bottom of a worker's stack region: its threadprivate copies
 
 
+_PAGEMAP_PRESENT, _PAGEMAP_SWAPPED, _PAGEMAP_FILE_OR_SHARED = 1 << 63, 1 << 62, 1 << 61
+_OS_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def written_pages(granule: "Granule") -> set[int] | None:
+    """4 KiB pages a snapshot-restored instance has written, or None if the kernel will not say.
+
+    Restored memory maps the snapshot copy-on-write: a page the instance
+    wrote became private (anonymous), every other page is still the
+    snapshot's (or was never touched). ``/proc/self/pagemap`` tells which.
+    """
+    if _OS_PAGE != 4096:
+        return None
+    memory = memory_of(granule)
+    base, size = raw.memory_base(granule.ctx, memory), raw.memory_size(granule.ctx, memory)
+    try:
+        fd = os.open("/proc/self/pagemap", os.O_RDONLY)
+        try:
+            data = os.pread(fd, size // _OS_PAGE * 8, base // _OS_PAGE * 8)
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+    if len(data) != size // _OS_PAGE * 8:
+        return None
+    written = set()
+    for index, (entry,) in enumerate(struct.iter_unpack("<Q", data)):
+        if entry & _PAGEMAP_SWAPPED or (entry & _PAGEMAP_PRESENT and not entry & _PAGEMAP_FILE_OR_SHARED):
+            written.add(index)
+    return written
+
+
 def memory_of(granule: "Granule"):
     """The raw linear-memory extern of ``granule``."""
     return raw.export_at(granule.ctx, granule.instance, granule.proto.memory_index).of.memory
@@ -72,6 +104,16 @@ class SharedMemory:
         self.close()
 
 
+class ForkSnapshot(MemorySnapshot):
+    """The parent's memory at a fork (snapshot mode): workers restore from it, diffs compare with it."""
+
+    def contents(self) -> memoryview:
+        """The snapshot's bytes, mapped read-only from its memory file (no copy)."""
+        if not self.size:
+            return memoryview(b"")
+        return memoryview(mmap.mmap(self._fd, self.size, mmap.MAP_SHARED, mmap.PROT_READ))
+
+
 class Worker:
     """One extra thread of a call's OpenMP teams, with its own instance and OS thread."""
 
@@ -80,6 +122,7 @@ class Worker:
         self.granule: "Granule | None" = None
         self.stack_top = 0
         self.threadprivate: dict[int, int] = {}  # original address -> this worker's copy
+        self.diffs: list = []  # snapshot mode: what this worker changed in its last region
         self._arena_used = 0
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()  # a job, or None to stop
         self._thread = threading.Thread(target=self._loop, name=f"{name}-omp-{gtid}", daemon=True)

@@ -110,11 +110,14 @@ def run_mpi(iterations: int, collective_iterations: int, ranks: list[int], stenc
                            anchor="MPICH", anchor_value=native_values.get(op))
         else:
             base = native_values.get(name) / 1000 if native_values.get(name) else None
-            report.add(f"{name}_{n}_ms", f"{name} kernel, {n} ranks", mine[name] / 1000 if mine.get(name) else None, "ms",
+            value = mine[name] / 1000 if mine.get(name) else None
+            report.add(f"{name}_{n}_ms", f"{name} kernel, {n} ranks", value, "ms",
                        target=base * KERNEL_TARGET_RATIO if base else None, anchor="MPICH", anchor_value=base)
             check = f"{name}_checksum" if name == "stencil" else f"{name}_errors"
             if mine.get(check) != native_values.get(check):
-                report.note(f"{name} at {n} ranks: result differs from native ({mine.get(check)} vs {native_values.get(check)})")
+                report.note(
+                    f"{name} at {n} ranks: result differs from native ({mine.get(check)} vs {native_values.get(check)})"
+                )
     report.note("latency and kernels: lower is better; native MPICH busy-polls, so it slows down sharply "
                 "once ranks outnumber cores, while waiting faabric ranks sleep")
     return report

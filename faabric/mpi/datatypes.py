@@ -18,7 +18,8 @@ import numpy as np
 from faabric.mpi.errors import ErrorClass, fail
 
 # Element kinds, which decide the reduction ops that apply.
-INTEGER, FLOATING, COMPLEX, LOGICAL, BYTE, PAIR, OPAQUE = "integer", "float", "complex", "logical", "byte", "pair", "opaque"
+INTEGER, FLOATING, COMPLEX, LOGICAL = "integer", "float", "complex", "logical"
+BYTE, PAIR, OPAQUE = "byte", "pair", "opaque"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +112,8 @@ def vector(count: int, blocklength: int, stride: int, old: Datatype, name: str =
     """``count`` blocks of ``blocklength`` elements, ``stride`` elements apart."""
     _check_count(count)
     _check_count(blocklength, "block length")
-    return hvector(count, blocklength, stride * old.extent, old, name or f"vector({count}, {blocklength}, {stride}, {old.name})")
+    name = name or f"vector({count}, {blocklength}, {stride}, {old.name})"
+    return hvector(count, blocklength, stride * old.extent, old, name)
 
 
 def hvector(count: int, blocklength: int, stride_bytes: int, old: Datatype, name: str = "") -> Datatype:
@@ -151,7 +153,8 @@ def create_struct(
 
 
 def resized(old: Datatype, lb: int, extent: int) -> Datatype:
-    return dataclasses.replace(old, lb=lb, extent=extent, name=f"resized({old.name})", predefined=False, committed=False)
+    name = f"resized({old.name})"
+    return dataclasses.replace(old, lb=lb, extent=extent, name=name, predefined=False, committed=False)
 
 
 _GATHER_LIMIT = 1 << 24  # bytes: beyond this, packing loops over runs instead of building an index

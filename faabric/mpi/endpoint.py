@@ -157,7 +157,11 @@ class Endpoint:
 
     # Collectives ---------------------------------------------------------------
 
-    def _enter(self, comm: Communicator, name: str, signature: tuple, contribution) -> tuple[Slot, int]:
+    def _enter(
+        self, comm: Communicator, name: str, signature: tuple, contribution, compute: Callable | None = None
+    ) -> tuple[Slot, int]:
+        """Deposit this rank's contribution; the last rank to arrive runs ``compute(contributions)``
+        (under the lock, so waiting ranks find the result when they wake)."""
         sequence = self._sequence.get(comm.context, 0)
         self._sequence[comm.context] = sequence + 1
         me = comm.rank_of[self.rank]
@@ -176,6 +180,9 @@ class Endpoint:
                 )
             slot.contributions[me] = contribution
             slot.arrived += 1
+            if compute is not None and slot.arrived == len(slot.contributions):
+                slot.claimed = True
+                slot.result = compute(slot.contributions)
             world.wake(comm.group)
         return slot, me
 
@@ -196,12 +203,12 @@ class Endpoint:
         self.wait_for(lambda: slot.contributions[rank] is not _MISSING, f"{name} (waiting for rank {rank})")
 
     def _shared(self, comm: Communicator, slot: Slot, compute: Callable, name: str):
-        """``compute()`` run once, by the first rank to ask; the others wait for it."""
+        """``compute(contributions)`` run once, by the first rank to ask; the others wait for it."""
         with self.world.lock:
             claim = not slot.claimed
             slot.claimed = True
         if claim:
-            result = compute()
+            result = compute(slot.contributions)
             with self.world.lock:
                 slot.result = result
                 self.world.wake(comm.group)
@@ -238,18 +245,24 @@ class Endpoint:
         return result
 
     def allreduce(self, comm: Communicator, array: np.ndarray, combine, key, name: str = "MPI_Allreduce") -> np.ndarray:
-        slot, _ = self._enter(comm, name, (f"op={key}", f"bytes={array.nbytes}"), array)
+        def compute(contributions):
+            return ops.fold(contributions, combine)
+
+        slot, _ = self._enter(comm, name, (f"op={key}", f"bytes={array.nbytes}"), array, compute)
         self._wait_all(slot, name)
-        result = self._shared(comm, slot, lambda: ops.fold(slot.contributions, combine), name)
+        result = self._shared(comm, slot, compute, name)
         self._leave(comm, slot)
         return result
 
     def scan(self, comm: Communicator, array: np.ndarray, combine, key, exclusive: bool) -> np.ndarray | None:
         name = "MPI_Exscan" if exclusive else "MPI_Scan"
         me = comm.rank_of[self.rank]
-        slot, _ = self._enter(comm, name, (f"op={key}", f"bytes={array.nbytes}"), array)
+        def compute(contributions):
+            return ops.prefixes(contributions, combine)
+
+        slot, _ = self._enter(comm, name, (f"op={key}", f"bytes={array.nbytes}"), array, compute)
         self._wait_all(slot, name)
-        prefixes = self._shared(comm, slot, lambda: ops.prefixes(slot.contributions, combine), name)
+        prefixes = self._shared(comm, slot, compute, name)
         self._leave(comm, slot)
         if exclusive:
             return prefixes[me - 1] if me > 0 else None
@@ -259,7 +272,8 @@ class Endpoint:
         me = comm.rank_of[self.rank]
         total = sum(counts)
         if total != len(array):
-            raise fail(ErrorClass.ERR_COUNT, f"receive counts add up to {total} but the send buffer has {len(array)} elements")
+            detail = f"receive counts add up to {total} but the send buffer has {len(array)} elements"
+            raise fail(ErrorClass.ERR_COUNT, detail)
         reduced = self.allreduce(comm, array, combine, key, name)
         start = sum(counts[:me])
         return reduced[start : start + counts[me]]
@@ -302,23 +316,23 @@ class Endpoint:
     # Communicator construction (collective over the parent) -------------------
 
     def dup(self, comm: Communicator) -> Communicator:
-        slot, _ = self._enter(comm, "MPI_Comm_dup", (), None)
+        def compute(_contributions) -> Communicator:
+            return Communicator(self.world.new_context(), comm.group, comm.topology)
+
+        slot, _ = self._enter(comm, "MPI_Comm_dup", (), None, compute)
         self._wait_all(slot, "MPI_Comm_dup")
-        new = self._shared(
-            comm, slot, lambda: Communicator(self.world.new_context(), comm.group, comm.topology), "MPI_Comm_dup"
-        )
+        new = self._shared(comm, slot, compute, "MPI_Comm_dup")
         self._leave(comm, slot)
         return new
 
     def split(self, comm: Communicator, color: int, key: int) -> Communicator | None:
-        slot, _ = self._enter(comm, "MPI_Comm_split", (), (color, key))
-        self._wait_all(slot, "MPI_Comm_split")
-
-        def compute() -> dict[int, Communicator]:
-            groups = split_groups(comm.group, slot.contributions)
+        def compute(contributions) -> dict[int, Communicator]:
+            groups = split_groups(comm.group, contributions)
             return {c: Communicator(self.world.new_context(), g) for c, g in sorted(groups.items())}
 
+        slot, _ = self._enter(comm, "MPI_Comm_split", (), (color, key), compute)
         try:
+            self._wait_all(slot, "MPI_Comm_split")
             made = self._shared(comm, slot, compute, "MPI_Comm_split")
         finally:
             self._leave(comm, slot)
@@ -326,15 +340,15 @@ class Endpoint:
 
     def create(self, comm: Communicator, group: tuple[int, ...], name: str = "MPI_Comm_create", topology=None):
         """A communicator for ``group`` (world ranks); None for ranks outside it."""
-        slot, _ = self._enter(comm, name, (), (group, topology))
-        self._wait_all(slot, name)
-
-        def compute() -> dict:
+        def compute(contributions) -> dict:
             made = {}
-            for members, topo in slot.contributions:
+            for members, topo in contributions:
                 if members and members not in made:
                     made[members] = Communicator(self.world.new_context(), members, topo)
             return made
+
+        slot, _ = self._enter(comm, name, (), (group, topology), compute)
+        self._wait_all(slot, name)
 
         made = self._shared(comm, slot, compute, name)
         self._leave(comm, slot)
@@ -358,7 +372,8 @@ def _complete(request: RecvRequest, source: int, tag: int, data) -> None:
     if len(data) > request.capacity:
         request.error = fail(
             ErrorClass.ERR_TRUNCATE,
-            f"message of {len(data)} bytes from rank {source} (tag {tag}) does not fit the receive buffer of {request.capacity} bytes",
+            f"message of {len(data)} bytes from rank {source} (tag {tag}) "
+            f"does not fit the receive buffer of {request.capacity} bytes",
         )
     else:
         request.deliver(data)
@@ -369,7 +384,8 @@ def _check_size(name: str, got: int, expected: int, source: int) -> None:
     if got > expected:
         raise fail(ErrorClass.ERR_TRUNCATE, f"{name}: rank {source} sent {got} bytes but this rank expects {expected}")
     if got < expected:
-        raise fail(ErrorClass.ERR_COUNT, f"mismatched collective {name}: rank {source} sent {got} bytes but this rank expects {expected}")
+        detail = f"mismatched collective {name}: rank {source} sent {got} bytes but this rank expects {expected}"
+        raise fail(ErrorClass.ERR_COUNT, detail)
 
 
 def _show(signature: tuple) -> str:

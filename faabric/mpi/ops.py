@@ -72,7 +72,7 @@ def combine(op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return OPS[op][1](a, b)
 
 
-def fold(contributions: Sequence[np.ndarray], combine_two: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+def fold(contributions: Sequence[np.ndarray], combine_two: Callable) -> np.ndarray:
     """``c0 op c1 op ... op cN-1``, in rank order, as a new array."""
     result = contributions[0].copy()
     for item in contributions[1:]:

@@ -142,20 +142,26 @@ class MergeRegion:
 
 @dataclasses.dataclass(frozen=True)
 class SnapshotDiff:
-    """One change to memory: ``data`` at ``offset``, merged with ``operation`` over ``data_type``."""
+    """One change to memory: ``data`` at ``offset``, merged with ``operation`` over ``data_type``.
+
+    A bytewise diff may carry a ``mask`` as long as ``data``: only the bytes
+    whose mask byte is non-zero changed, the others are left as they are
+    (one diff per page instead of one per run of changed bytes).
+    """
 
     offset: int
     data: bytes
     operation: MergeOp = MergeOp.BYTEWISE
     data_type: DataType = DataType.RAW
+    mask: bytes = b""
 
     def to_wire(self) -> list:
-        return [self.offset, bytes(self.data), int(self.operation), int(self.data_type)]
+        return [self.offset, bytes(self.data), int(self.operation), int(self.data_type), bytes(self.mask)]
 
     @classmethod
     def from_wire(cls, item: list) -> "SnapshotDiff":
-        offset, data, operation, data_type = item
-        return cls(offset, bytes(data), MergeOp(operation), DataType(data_type))
+        offset, data, operation, data_type, mask = item
+        return cls(offset, bytes(data), MergeOp(operation), DataType(data_type), bytes(mask))
 
     def region(self) -> MergeRegion:
         return MergeRegion(self.offset, len(self.data), self.data_type, self.operation)
@@ -167,10 +173,20 @@ def apply_diffs(memory: memoryview | bytearray, diffs: list[SnapshotDiff]) -> No
         end = diff.offset + len(diff.data)
         if diff.offset < 0 or end > len(memory):
             raise ConfigError(f"diff [{diff.offset}, {end}) is outside memory of {len(memory)} bytes")
-        if diff.operation == MergeOp.BYTEWISE:
+        if diff.operation == MergeOp.BYTEWISE and diff.mask:
+            memory[diff.offset:end] = _masked(bytes(memory[diff.offset:end]), diff.data, diff.mask)
+        elif diff.operation == MergeOp.BYTEWISE:
             memory[diff.offset:end] = diff.data
         elif diff.operation != MergeOp.IGNORE:
             memory[diff.offset:end] = diff.region().combine(bytes(memory[diff.offset:end]), diff.data)
+
+
+def _masked(current: bytes, data: bytes, mask: bytes) -> bytes:
+    """``data`` where ``mask`` bytes are non-zero (0xFF), ``current`` elsewhere."""
+    size = len(current)
+    keep = int.from_bytes(mask, "little")
+    merged = (int.from_bytes(current, "little") & ~keep) | (int.from_bytes(data, "little") & keep)
+    return merged.to_bytes(size, "little")
 
 
 def _xor(left: bytes, right: bytes) -> bytes:

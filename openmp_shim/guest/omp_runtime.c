@@ -223,6 +223,14 @@ int32_t __kmpc_omp_task_with_deps(void *loc, int32_t gtid, void *task, int32_t n
     return __kmpc_omp_task(loc, gtid, task); /* creation order satisfies every dependence */
 }
 
+/* taskloop: the whole iteration range as one undeferred task (its bounds are already in the task). */
+void __kmpc_taskloop(void *loc, int32_t gtid, void *task, int32_t if_val, uint64_t *lb, uint64_t *ub, int64_t st,
+                     int32_t nogroup, int32_t sched, uint64_t grainsize, void *task_dup) {
+    (void)loc, (void)if_val, (void)lb, (void)ub, (void)st, (void)nogroup, (void)sched, (void)grainsize, (void)task_dup;
+    ((task_header *)task)->routine(gtid, task);
+    free(task);
+}
+
 void __kmpc_omp_task_begin_if0(void *loc, int32_t gtid, void *task) { (void)loc, (void)gtid, (void)task; }
 
 void __kmpc_omp_task_complete_if0(void *loc, int32_t gtid, void *task) {

@@ -23,6 +23,23 @@ typedef enum omp_sched_t {
     omp_sched_monotonic = (int)0x80000000
 } omp_sched_t;
 
+typedef enum omp_proc_bind_t {
+    omp_proc_bind_false = 0,
+    omp_proc_bind_true = 1,
+    omp_proc_bind_master = 2,
+    omp_proc_bind_close = 3,
+    omp_proc_bind_spread = 4
+} omp_proc_bind_t;
+
+typedef enum omp_sync_hint_t {
+    omp_sync_hint_none = 0,
+    omp_sync_hint_uncontended = 1,
+    omp_sync_hint_contended = 2,
+    omp_sync_hint_nonspeculative = 4,
+    omp_sync_hint_speculative = 8
+} omp_sync_hint_t;
+typedef omp_sync_hint_t omp_lock_hint_t;
+
 /* Locks are identified by their address; the runtime keeps their state. */
 typedef struct omp_lock_t { void *_lk; } omp_lock_t;
 typedef struct omp_nest_lock_t { void *_lk; } omp_nest_lock_t;
@@ -52,6 +69,12 @@ int omp_get_num_devices(void);
 void omp_set_default_device(int device_num);
 int omp_get_default_device(void);
 int omp_is_initial_device(void);
+int omp_get_initial_device(void);
+int omp_get_supported_active_levels(void);
+omp_proc_bind_t omp_get_proc_bind(void);
+int omp_get_num_places(void);
+int omp_get_cancellation(void);
+int omp_get_max_task_priority(void);
 
 /* Locks */
 void omp_init_lock(omp_lock_t *lock);
@@ -64,6 +87,8 @@ void omp_destroy_nest_lock(omp_nest_lock_t *lock);
 void omp_set_nest_lock(omp_nest_lock_t *lock);
 void omp_unset_nest_lock(omp_nest_lock_t *lock);
 int omp_test_nest_lock(omp_nest_lock_t *lock);
+void omp_init_lock_with_hint(omp_lock_t *lock, omp_sync_hint_t hint);
+void omp_init_nest_lock_with_hint(omp_nest_lock_t *lock, omp_sync_hint_t hint);
 
 /* Timing */
 double omp_get_wtime(void);

@@ -6,11 +6,12 @@ import inspect
 import re
 
 from granules.toolchain import compile_wasm
-from mpi_shim import abi, collectives, host, types
+from mpi_shim import abi, collectives, host, requests, types
 from tests.mpi_shim.conftest import ROOT
 
 HEADER = (ROOT / "mpi_shim" / "include" / "mpi.h").read_text()
-DEFINED = {name: (params, fn) for name, params, fn in host.FUNCTIONS + collectives.FUNCTIONS + types.FUNCTIONS}
+ALL_FUNCTIONS = host.FUNCTIONS + requests.FUNCTIONS + collectives.FUNCTIONS + types.FUNCTIONS
+DEFINED = {name: (params, fn) for name, params, fn in ALL_FUNCTIONS}
 GUEST_SIDE = {"MPI_Alloc_mem", "MPI_Free_mem"}  # static inline malloc/free in the header
 FLOAT_RESULTS = {"MPI_Wtime", "MPI_Wtick"}
 

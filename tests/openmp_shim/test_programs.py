@@ -7,6 +7,10 @@ at the join) runs those whose semantics survive without shared memory.
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
+
 import pytest
 
 from faabric.config import FunctionLimits
@@ -46,6 +50,15 @@ async def test_threads_of_a_team_really_run_at_the_same_time(cluster, omp_wasm):
     assert result.return_value == 0, result.stdout.decode()
 
 
+async def test_a_calls_worker_threads_stop_when_the_call_is_over(omp_cluster, omp_wasm):
+    for threads in (4, 8, 2):
+        await run_omp(omp_cluster, omp_wasm["parallel_api"], threads)
+        deadline = time.monotonic() + 10
+        while any("-omp-" in t.name for t in threading.enumerate()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert not [t.name for t in threading.enumerate() if "-omp-" in t.name]
+
+
 async def test_an_unknown_schedule_kind_is_a_typed_error(cluster, omp_wasm):
     with pytest.raises(OpenMPError, match="unknown schedule kind 999"):
         await run_omp(cluster, omp_wasm["bad_schedule"], 2)
@@ -54,6 +67,11 @@ async def test_an_unknown_schedule_kind_is_a_typed_error(cluster, omp_wasm):
 async def test_unlocking_a_lock_not_held_is_a_typed_error(cluster, omp_wasm):
     with pytest.raises(OpenMPError, match="not held by this thread"):
         await run_omp(cluster, omp_wasm["bad_unlock"], 2)
+
+
+async def test_overlapping_merge_regions_are_a_typed_error(cluster, omp_wasm):
+    with pytest.raises(OpenMPError, match="overlaps"):
+        await run_omp(cluster, omp_wasm["bad_merge_region"], 2)
 
 
 async def test_a_failing_thread_fails_the_call_without_leaving_its_team_hanging(cluster, omp_wasm):

@@ -38,7 +38,10 @@ def run_ranks(size: int, body, timeout: float = 5.0) -> list:
 
 def receive(endpoint: Endpoint, source: int, tag: int, capacity: int = 64):
     box = bytearray(capacity)
-    request = endpoint.post_recv(endpoint.world.comm_world, source, tag, capacity, lambda d: box.__setitem__(slice(0, len(d)), d))
+    def deliver(data) -> None:
+        box[: len(data)] = data
+
+    request = endpoint.post_recv(endpoint.world.comm_world, source, tag, capacity, deliver)
     endpoint.wait(request, "test receive")
     return bytes(box[: request.nbytes]), request.source, request.tag
 
@@ -128,7 +131,8 @@ def test_different_collectives_on_the_same_communicator_are_a_mismatch():
 @pytest.mark.parametrize("exclusive", [False, True])
 def test_scan_gives_each_rank_its_prefix(exclusive):
     def body(endpoint):
-        result = endpoint.scan(endpoint.world.comm_world, np.array([endpoint.rank + 1]), ops.OPS["SUM"][1], "SUM", exclusive)
+        mine = np.array([endpoint.rank + 1])
+        result = endpoint.scan(endpoint.world.comm_world, mine, ops.OPS["SUM"][1], "SUM", exclusive)
         return None if result is None else result.tolist()
 
     expected = [None, [1], [3]] if exclusive else [[1], [3], [6]]

@@ -31,18 +31,36 @@ def test_unchanged_memory_has_no_diff():
     assert diff_memory(bytes(original), bytes(original)) == []
 
 
-def test_bytewise_diffs_are_exactly_the_changed_runs():
+def test_bytewise_diffs_carry_exactly_the_changed_bytes_page_by_page():
     original = bytearray(SIZE)
     updated = bytearray(original)
     updated[5:8] = b"xyz"
     updated[10] = 1
-    updated[PAGE - 2:PAGE + 2] = b"ABCD"  # across a page boundary: two runs
+    updated[PAGE - 2:PAGE + 2] = b"ABCD"  # across a page boundary
     updated[SIZE - 1] = 9  # the very last byte, in the partial last page
     diffs = diff_memory(bytes(original), bytes(updated))
-    assert [(d.offset, d.data) for d in diffs] == [
-        (5, b"xyz"), (10, b"\x01"), (PAGE - 2, b"AB"), (PAGE, b"CD"), (SIZE - 1, b"\x09"),
+    first_page_mask = bytearray(PAGE - 5)  # from the first change to the end of page 0
+    for changed in (0, 1, 2, 5, PAGE - 7, PAGE - 6):
+        first_page_mask[changed] = 0xFF
+    assert [(d.offset, d.data, d.mask) for d in diffs] == [
+        (5, bytes(updated[5:PAGE]), bytes(first_page_mask)),  # unchanged bytes inside the span are masked out
+        (PAGE, b"CD", b""), (SIZE - 1, b"\x09", b""),
     ]
     assert all(d.operation == MergeOp.BYTEWISE and d.data_type == DataType.RAW for d in diffs)
+    merged = bytearray(original)
+    apply_diffs(merged, diffs)
+    assert merged == updated
+
+
+def test_masked_bytes_keep_what_another_thread_wrote_there():
+    original = bytes(SIZE)
+    thread_a, thread_b = bytearray(original), bytearray(original)
+    thread_a[0:8:2] = b"aaaa"  # even bytes
+    thread_b[1:8:2] = b"bbbb"  # odd bytes, inside thread a's span
+    main = bytearray(original)
+    apply_diffs(main, diff_memory(original, thread_a))
+    apply_diffs(main, diff_memory(original, thread_b))
+    assert main[0:8] == b"abababab"
 
 
 def test_threads_writing_neighbouring_bytes_do_not_overwrite_each_other():
@@ -61,7 +79,7 @@ def test_memory_that_grew_is_diffed_against_zeros():
     updated = bytearray(3 * PAGE)
     updated[2 * PAGE + 7] = 5
     diffs = diff_memory(original, updated)
-    assert [(d.offset, d.data) for d in diffs] == [(2 * PAGE + 7, b"\x05")]
+    assert [(d.offset, d.data, d.mask) for d in diffs] == [(2 * PAGE + 7, b"\x05", b"")]
 
 
 @pytest.mark.parametrize(

@@ -91,6 +91,14 @@ int main(void) {
     CHECK(omp_get_wtime() >= start, "wtime went backwards");
     CHECK(omp_get_wtick() > 0 && omp_get_wtick() < 1, "wtick %g", omp_get_wtick());
     CHECK(omp_get_thread_limit() >= expected, "thread limit");
+    CHECK(omp_get_proc_bind() == omp_proc_bind_false && omp_get_num_places() == 0, "no binding, no places");
+    CHECK(omp_get_supported_active_levels() == 1 && !omp_get_cancellation(), "levels, cancellation");
+    CHECK(omp_get_num_devices() == 0 && omp_is_initial_device() && omp_get_initial_device() == 0, "devices");
+    omp_lock_t hinted;
+    omp_init_lock_with_hint(&hinted, omp_sync_hint_contended);
+    CHECK(omp_test_lock(&hinted) == 1, "hinted lock");
+    omp_unset_lock(&hinted);
+    omp_destroy_lock(&hinted);
     printf("parallel_api: %d threads, %d failures\n", expected, failures);
     return failures;
 }

@@ -1,4 +1,4 @@
-/* Tasks: task, taskwait, taskgroup, firstprivate, dependences, recursive Fibonacci. */
+/* Tasks: task, taskwait, taskgroup, taskloop, firstprivate, dependences, recursive Fibonacci. */
 #include <omp.h>
 #include "check.h"
 
@@ -15,7 +15,7 @@ static long fib(int n) {
 
 int main(void) {
     long result = 0;
-    int done[32] = {0}, order[3] = {0}, position = 0, grouped = 0;
+    int done[32] = {0}, order[3] = {0}, position = 0, grouped = 0, looped[50] = {0};
 #pragma omp parallel
     {
 #pragma omp single
@@ -34,6 +34,8 @@ int main(void) {
 #pragma omp task depend(in : x) shared(x, order, position)
             { order[position++] = x == 10 ? 3 : -1; }
 #pragma omp taskwait
+#pragma omp taskloop grainsize(7)
+            for (int i = 0; i < 50; i++) looped[i] += i;
 #pragma omp taskgroup
             {
 #pragma omp task shared(grouped)
@@ -45,6 +47,7 @@ int main(void) {
     for (int i = 0; i < 32; i++) CHECK(done[i] == i + 1, "task %d", i);
     CHECK(order[0] == 1 && order[1] == 2 && order[2] == 3, "dependences %d %d %d", order[0], order[1], order[2]);
     CHECK(grouped == 7, "taskgroup");
+    for (int i = 0; i < 50; i++) CHECK(looped[i] == i, "taskloop iteration %d", i);
     printf("tasks: %d threads, %d failures\n", omp_get_max_threads(), failures);
     return failures;
 }
