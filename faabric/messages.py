@@ -36,6 +36,8 @@ class Message:
     group_id: int = 0
     group_index: int = 0
     snapshot_key: str = ""
+    # Run only on this host (e.g. the ranks of an MPI world stay with rank 0).
+    pin_host: str = ""
     # Filled in when the call has run.
     return_value: int | None = None
     output: bytes = b""

@@ -64,9 +64,16 @@ def _init(call, thread_level: int) -> RankState:
     timeout = host.config.mpi_timeout
     if message.mpi_world_id == 0:
         size = max(1, message.mpi_world_size)
+        if size > host.config.slots:  # worlds do not span hosts yet: every rank needs a slot here
+            detail = (
+                f"a world of {size} ranks needs {size} slots on one host; host {host.id} has "
+                f"{host.config.slots} (worlds spanning hosts are not supported yet)"
+            )
+            raise MpiError(int(ErrorClass.ERR_OTHER), "MPI_ERR_OTHER", detail, "MPI_Init", 0, 0)
         world = registry.create(host.ids.next(), size, timeout)
         message.mpi_world_id, message.mpi_rank, message.mpi_world_size = world.id, 0, size
-        fields = {"mpi_world_id": world.id, "mpi_world_size": size, "env": dict(message.env)}
+        # Worlds do not span hosts yet: every rank runs beside rank 0.
+        fields = {"mpi_world_id": world.id, "mpi_world_size": size, "env": dict(message.env), "pin_host": host.id}
         chained = call.context.chain_many(
             [(message.function, message.input, 0, {**fields, "mpi_rank": rank}) for rank in range(1, size)]
         )

@@ -8,7 +8,7 @@ int main(int argc, char **argv) {
     long steps = argc > 1 ? atol(argv[1]) : 2000000;
     double step = 1.0 / (double)steps, sum = 0.0;
 #pragma omp parallel
-    { /* start the team before timing: threads are created at the first region */ }
+    (void)omp_get_thread_num(); /* start the team before timing: threads are created at the first region */
     double start = omp_get_wtime();
 #pragma omp parallel for reduction(+ : sum) schedule(static)
     for (long i = 0; i < steps; i++) {

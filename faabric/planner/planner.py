@@ -62,6 +62,7 @@ class Planner:
         self._policy = policy
         self._hosts: dict[str, _HostRecord] = {}
         self._queue: collections.deque[Message] = collections.deque()
+        self._pinned: dict[str, collections.deque[Message]] = {}  # host id -> calls waiting for it
         self._running: dict[int, str] = {}  # message id -> host id
         self._queued_ids: set[int] = set()
         self._results: collections.OrderedDict[int, Message] = collections.OrderedDict()
@@ -93,17 +94,40 @@ class Planner:
         for message_id in lost:
             del self._running[message_id]
             self._store(Message(id=message_id, app_id=0, user="", function="", error=error, executed_host=host_id))
+        for message in self._pinned.pop(host_id, ()):
+            self._queued_ids.discard(message.id)
+            message.error, message.finish_ns = error, 1
+            self._store(message)
 
     # Calls -----------------------------------------------------------------
 
     def submit(self, messages: list[Message]) -> None:
-        """Queue calls; they start as soon as slots are free."""
+        """Queue calls; they start as soon as slots are free.
+
+        A call with ``pin_host`` set waits for a slot on that host only (an MPI
+        world's ranks stay with rank 0); if the host is not in the cluster, the
+        call fails with :class:`HostLostError`.
+        """
         for message in messages:
-            self._queue.append(message)
+            if message.pin_host:
+                if message.pin_host not in self._hosts:
+                    lost = HostLostError(message.pin_host, "the call is pinned to a host not in the cluster")
+                    message.error, message.finish_ns = lost.to_wire(), 1
+                    self._store(message)
+                    continue
+                self._pinned.setdefault(message.pin_host, collections.deque()).append(message)
+            else:
+                self._queue.append(message)
             self._queued_ids.add(message.id)
         self._dispatch()
 
     def _dispatch(self) -> None:
+        if self._pinned:
+            for host_id, waiting in list(self._pinned.items()):
+                record = self._hosts[host_id]
+                self._start(host_id, [waiting.popleft() for _ in range(min(record.slots - record.used, len(waiting)))])
+                if not waiting:
+                    del self._pinned[host_id]
         if not self._queue:
             return
         free = {host: r.slots - r.used for host, r in self._hosts.items() if r.slots > r.used}
@@ -111,13 +135,17 @@ class Planner:
             return
         placement = self._policy(free, len(self._queue))
         for host_id, count in placement.items():
-            record = self._hosts[host_id]
-            batch = [self._queue.popleft() for _ in range(min(count, len(self._queue)))]
-            for message in batch:
-                self._queued_ids.discard(message.id)
-                self._running[message.id] = host_id
-            record.used += len(batch)
-            record.handle.execute(batch)
+            self._start(host_id, [self._queue.popleft() for _ in range(min(count, len(self._queue)))])
+
+    def _start(self, host_id: str, batch: list[Message]) -> None:
+        if not batch:
+            return
+        for message in batch:
+            self._queued_ids.discard(message.id)
+            self._running[message.id] = host_id
+        record = self._hosts[host_id]
+        record.used += len(batch)
+        record.handle.execute(batch)
 
     def set_result(self, message: Message) -> None:
         """Record a finished call, free its slot and wake whoever waits for it."""
@@ -201,7 +229,7 @@ class Planner:
     def statistics(self) -> PlannerStatistics:
         return PlannerStatistics(
             hosts={h: (r.used, r.slots) for h, r in self._hosts.items()},
-            queued=len(self._queue),
+            queued=len(self._queue) + sum(len(waiting) for waiting in self._pinned.values()),
             running=len(self._running),
             results_kept=len(self._results),
         )

@@ -103,3 +103,31 @@ async def test_wait_app_gathers_every_message_of_an_app():
 def test_unknown_policies_are_rejected():
     with pytest.raises(SchedulingError, match="unknown policy"):
         Planner("round-robin")
+
+
+async def test_pinned_calls_wait_for_their_host_and_never_go_elsewhere():
+    planner, a, b = Planner(), RecordingHost(), RecordingHost()
+    planner.register_host("a", 1, a)
+    planner.register_host("b", 4, b)
+    batch = calls(3)
+    for message in batch:
+        message.pin_host = "a"
+    planner.submit(batch)
+    assert a.received == batch[:1] and b.received == []
+    finish(planner, batch[0])
+    assert a.received == batch[:2] and b.received == []
+    assert planner.statistics().queued == 1
+
+
+async def test_calls_pinned_to_a_missing_or_lost_host_fail_naming_it():
+    planner, a = Planner(), RecordingHost()
+    planner.register_host("a", 1, a)
+    ghost, waiting, running = calls(3)
+    ghost.pin_host = "nowhere"
+    running.pin_host = waiting.pin_host = "a"
+    planner.submit([ghost, running, waiting])
+    assert (await planner.wait_result(ghost.id, 1)).error["kind"] == "HostLostError"
+    planner.remove_host("a", "gone")
+    for message in (running, waiting):
+        result = await planner.wait_result(message.id, 1)
+        assert result.error["kind"] == "HostLostError" and "a" in result.error["message"]
