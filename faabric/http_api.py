@@ -170,13 +170,14 @@ class HttpApi:
                 "appId": app_id,
                 "finished": True,
                 "expectedNumMessages": expected,
-                "messageResults": [self._message_json(m) for m in results],
+                "messageResults": [self._message_json(m) for m in sorted(results, key=_rank_then_start)],
             }
         )
 
     @staticmethod
     def _message_json(message: Message) -> dict:
-        output = message.output.decode("utf-8", errors="replace")
+        # Like Faasm with CAPTURE_STDOUT: a call that set no output shows what it printed.
+        output = (message.output or message.stdout).decode("utf-8", errors="replace")
         return_value = message.return_value if message.return_value is not None else 1
         if message.error is not None:
             output = output or f"{message.error.get('kind')}: {message.error.get('message')}"
@@ -195,3 +196,8 @@ class HttpApi:
             "mpi_world_size": message.mpi_world_size,
             "cmdline": message.cmdline,
         }
+
+
+def _rank_then_start(message: Message) -> tuple[int, int]:
+    """Rank 0 (the caller's own message) first, as faasmctl prints the first result."""
+    return (message.mpi_rank, message.start_ns)

@@ -115,6 +115,7 @@ class Granule:
         self.proto = proto
         self.limits = limits
         self.host_error: BaseException | None = None
+        self.extensions: dict[str, object] = {}  # what host-interface areas keep per granule (e.g. OpenMP handles)
         self.store = wasmtime.Store(proto.engine.engine)
         self.store.set_limits(memory_size=limits.memory_bytes)
         self.store.set_epoch_deadline(math.ceil(limits.time_seconds / EPOCH_TICK_SECONDS) + 1)
@@ -124,7 +125,7 @@ class Granule:
         try:
             self.instance = raw.instantiate(proto.pre, self.ctx)
         except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
-            raise self._classify(error) from None
+            raise self.classify(error) from None
         self._memory = raw.export_at(self.ctx, self.instance, proto.memory_index).of.memory
         self._entry = raw.export_at(self.ctx, self.instance, proto.entry_index).of.func
         self._globals = [raw.export_at(self.ctx, self.instance, i).of.global_ for i in proto.global_indices]
@@ -189,13 +190,17 @@ class Granule:
         except wasmtime.ExitTrap as exit_trap:
             return exit_trap.code
         except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
-            raise self._classify(error) from None
+            raise self.classify(error) from None
         if self.host_error is not None:
-            raise self._classify(self.host_error)
+            raise self.classify(self.host_error)
         return value if isinstance(value, int) else 0
 
-    def _classify(self, error: BaseException) -> BaseException:
-        """Turn what wasmtime raised into the runtime's typed error."""
+    def classify(self, error: BaseException) -> BaseException:
+        """Turn what wasmtime raised while running this granule into the runtime's typed error.
+
+        A host function's stored exception takes precedence; then time-outs,
+        a memory cap nearly reached, and other traps.
+        """
         host_error, self.host_error = self.host_error, None
         if host_error is not None:
             if isinstance(host_error, FaabricError) or not isinstance(host_error, Exception):

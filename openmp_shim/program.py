@@ -300,7 +300,7 @@ class OpenMPProgram:
         try:
             raw.call(granule.ctx, func, args, "i")
         except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
-            raise granule._classify(error) from None
+            raise granule.classify(error) from None
 
     def threadprivate(self, state: ThreadState, memory, data: int, size: int) -> int:
         """The calling thread's copy of threadprivate ``data`` (the initial thread uses the original)."""

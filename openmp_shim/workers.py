@@ -172,9 +172,9 @@ class Handles:
 
     @staticmethod
     def of(granule: "Granule", sp_index: int) -> "Handles":
-        handles = getattr(granule, "omp_handles", None)
+        handles = granule.extensions.get("openmp")
         if handles is None:
-            handles = granule.omp_handles = Handles(granule, sp_index)
+            handles = granule.extensions["openmp"] = Handles(granule, sp_index)
         return handles
 
 
@@ -197,7 +197,7 @@ def call_microtask(
     try:
         raw.call(ctx, func, [frame, frame + 4, *args], None)
     except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
-        raise granule._classify(error) from None
+        raise granule.classify(error) from None
     finally:
         raw.global_set(ctx, handles.sp_global, saved)
     if granule.host_error is not None:

@@ -42,6 +42,18 @@ async def test_calls_and_chained_calls_spread_over_worker_processes(processes):
     assert hosts == {w.host_id for w in processes.workers}, "chained calls did not reach the second worker"
 
 
+async def test_an_mpi_world_runs_through_the_planner_on_one_worker(processes):
+    from granules.toolchain import compile_wasm
+
+    examples = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "mpi")
+    module = compile_wasm([os.path.join(examples, "hello.c")], processes.root / "mpi_hello.wasm")
+    async with connect(processes.address) as cluster:
+        await cluster.upload("demo", "mpi_hello", module)
+        result = await cluster.invoke("demo", "mpi_hello", timeout=60, mpi_world_size=2)
+    assert [r.stdout for r in result.ranks] == [b"Hello from rank 0 of 2, got 123\n", b"Hello from rank 1 of 2, got 123\n"]
+    assert len({r.host for r in result.ranks}) == 1
+
+
 async def test_status_lists_hosts_slots_and_functions(processes):
     async with connect(processes.address) as cluster:
         await cluster.upload("demo", "echo", wat(m.ECHO))

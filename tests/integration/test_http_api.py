@@ -10,12 +10,15 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from faabric.testing.processes import process_cluster
 from tests.conftest import wat
 from tests.granules import wat_modules as m
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +59,26 @@ def test_faasmctl_uploads_and_invokes_a_function(processes, tmp_path):
     assert invoke.returncode == 0, invoke.stdout + invoke.stderr
     assert b"hello from faasmctl" in invoke.stdout
     assert b"Return value: \t\t\t0" in invoke.stdout
+
+
+def test_faasmctl_invokes_an_mpi_world(processes, tmp_path):
+    from granules.toolchain import compile_wasm
+
+    faasmctl = shutil.which("faasmctl") or os.path.join(os.path.dirname(os.sys.executable), "faasmctl")
+    module = compile_wasm([EXAMPLES / "mpi" / "hello.c"], tmp_path / "mpi_hello.wasm")
+    ini = tmp_path / "faasm.ini"
+    ini.write_text(
+        "[Faasm]\nupload_host = 127.0.0.1\n"
+        f"upload_port = {processes.upload_port}\nplanner_host = 127.0.0.1\nplanner_port = {processes.http_port}\n"
+    )
+    env = {**os.environ, "FAASM_INI_FILE": str(ini)}
+    upload = subprocess.run([faasmctl, "upload.wasm", "demo", "mpi_hello", str(module)], env=env, capture_output=True, timeout=60)
+    assert upload.returncode == 0, upload.stdout + upload.stderr
+    invoke = subprocess.run(
+        [faasmctl, "invoke", "demo", "mpi_hello", "--mpi-world-size", "4"], env=env, capture_output=True, timeout=120
+    )
+    assert invoke.returncode == 0, invoke.stdout + invoke.stderr
+    assert b"Hello from rank 0 of 4, got 123" in invoke.stdout
 
 
 def test_execute_batch_by_number_then_poll_status_until_finished(processes):
