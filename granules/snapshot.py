@@ -29,6 +29,20 @@ def map_fixed(address: int, length: int, flags: int, fd: int = -1, offset: int =
         raise OSError(errno, f"mmap over linear memory failed: {os.strerror(errno)}")
 
 
+def memfd_with(name: str, contents: memoryview, size: int) -> int:
+    """A new memfd of ``size`` bytes (sparse past ``contents``) holding ``contents``; its fd."""
+    fd = os.memfd_create(name, os.MFD_CLOEXEC)
+    try:
+        os.ftruncate(fd, size)
+        written = 0
+        while written < len(contents):  # pwrite may write less than asked
+            written += os.pwrite(fd, contents[written:], written)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
 class MemorySnapshot:
     """Linear-memory contents plus the mutable globals they go with.
 
@@ -38,11 +52,7 @@ class MemorySnapshot:
     def __init__(self, name: str, memory: memoryview, globals_: dict) -> None:
         self.size = len(memory)
         self.globals = dict(globals_)
-        self._fd = os.memfd_create(f"faabric-snap-{name}", os.MFD_CLOEXEC)
-        os.ftruncate(self._fd, self.size)
-        written = 0
-        while written < self.size:  # pwrite may write less than asked
-            written += os.pwrite(self._fd, memory[written:], written)
+        self._fd = memfd_with(f"faabric-snap-{name}", memory, self.size)
 
     @property
     def pages(self) -> int:

@@ -25,7 +25,7 @@ import wasmtime
 
 from faabric.exceptions import GranuleOutOfMemoryError, OpenMPError
 from granules import raw
-from granules.snapshot import WASM_PAGE, MemorySnapshot, map_fixed
+from granules.snapshot import WASM_PAGE, MemorySnapshot, map_fixed, memfd_with
 
 if TYPE_CHECKING:
     from granules.granule import Granule
@@ -85,11 +85,7 @@ class SharedMemory:
 
     def __init__(self, name: str, contents: memoryview, size: int) -> None:
         self.size = size
-        self.fd = os.memfd_create(f"faabric-omp-{name}", os.MFD_CLOEXEC)
-        os.ftruncate(self.fd, size)  # sparse: pages cost nothing until touched
-        written = 0
-        while written < len(contents):
-            written += os.pwrite(self.fd, contents[written:], written)
+        self.fd = memfd_with(f"faabric-omp-{name}", contents, size)  # sparse: pages cost nothing until touched
 
     def map_into(self, granule: "Granule") -> None:
         grow_to(granule, self.size)

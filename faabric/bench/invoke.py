@@ -23,6 +23,7 @@ from faabric.bench.report import HIGHER, Report, percentile, progress
 from faabric.cluster import Call, LocalCluster
 from faabric.config import SystemConfig
 from faabric.messages import new_call
+from faabric.testing.guests import fan_out_wat
 
 USER = "bench"
 NOOP_WAT = '(module (memory (export "memory") 1) (func (export "_start")))'
@@ -30,39 +31,6 @@ NOOP_WAT = '(module (memory (export "memory") 1) (func (export "_start")))'
 TARGET_CALLS_PER_S = 5000.0
 RAY_ASYNC_CALLS_PER_S = 8000.0
 LUNATIC_SPAWNS_PER_S = 5000.0
-
-
-def fan_out_wat(child: str) -> str:
-    """Chains ``child`` N times by name (N: a u32 input), awaits all, outputs the sum of their codes."""
-    name = child.encode() + b"\x00"
-    escaped = "".join(f"\\{b:02x}" for b in name)
-    return f"""(module
-  (import "env" "__faasm_read_input" (func $read_input (param i32 i32) (result i32)))
-  (import "env" "__faasm_write_output" (func $write_output (param i32 i32)))
-  (import "env" "__faasm_chain_name" (func $chain (param i32 i32 i32) (result i32)))
-  (import "env" "__faasm_await_call" (func $await (param i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 16) "{escaped}")
-  (func (export "_start") (local $n i32) (local $i i32) (local $sum i32)
-    (drop (call $read_input (i32.const 0) (i32.const 4)))
-    (local.set $n (i32.load (i32.const 0)))
-    (if (i32.gt_u (local.get $n) (i32.const 15000)) (then unreachable))  ;; ids fit below 64 KiB
-    (block $done (loop $chain_all
-      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-      (i32.store (i32.add (i32.const 1024) (i32.shl (local.get $i) (i32.const 2)))
-                 (call $chain (i32.const 16) (i32.const 0) (i32.const 0)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $chain_all)))
-    (local.set $i (i32.const 0))
-    (block $done (loop $await_all
-      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-      (local.set $sum (i32.add (local.get $sum)
-        (call $await (i32.load (i32.add (i32.const 1024) (i32.shl (local.get $i) (i32.const 2)))))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $await_all)))
-    (i32.store (i32.const 8) (local.get $sum))
-    (call $write_output (i32.const 8) (i32.const 4))))
-"""
 
 
 def _raw_baseline(engine, module: wasmtime.Module, iterations: int) -> list[float]:

@@ -1,5 +1,7 @@
 """Small WAT guests used by the granule tests (no C toolchain needed)."""
 
+from faabric.testing.guests import fan_out_wat
+
 IO_IMPORTS = """
   (import "env" "__faasm_read_input" (func $read_input (param i32 i32) (result i32)))
   (import "env" "__faasm_write_output" (func $write_output (param i32 i32)))
@@ -110,30 +112,6 @@ SPIN = f"""(module {IO_IMPORTS}
     (loop $spin (local.set $i (i32.sub (local.get $i) (i32.const 1))) (br_if $spin (local.get $i)))))
 """
 
-# Chains "spin" N times by name (N from input), awaits all, outputs the sum of return codes.
-FAN_OUT = f"""(module {IO_IMPORTS}
-  (import "env" "__faasm_chain_name" (func $chain (param i32 i32 i32) (result i32)))
-  (import "env" "__faasm_await_call" (func $await (param i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 16) "spin\\00")
-  (data (i32.const 32) "\\00\\00\\00\\02")
-  (func (export "_start") (local $n i32) (local $i i32) (local $sum i32)
-    (drop (call $read_input (i32.const 0) (i32.const 4)))
-    (local.set $n (i32.load (i32.const 0)))
-    (local.set $i (i32.const 0))
-    (block $done (loop $chain_all
-      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-      (i32.store (i32.add (i32.const 1024) (i32.shl (local.get $i) (i32.const 2)))
-                 (call $chain (i32.const 16) (i32.const 32) (i32.const 4)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $chain_all)))
-    (local.set $i (i32.const 0))
-    (block $done (loop $await_all
-      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-      (local.set $sum (i32.add (local.get $sum)
-        (call $await (i32.load (i32.add (i32.const 1024) (i32.shl (local.get $i) (i32.const 2)))))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $await_all)))
-    (i32.store (i32.const 8) (local.get $sum))
-    (call $write_output (i32.const 8) (i32.const 4))))
-"""
+# Chains "spin" N times by name (N from input; each spins 2**25 times), awaits all,
+# outputs the sum of return codes.
+FAN_OUT = fan_out_wat("spin", (1 << 25).to_bytes(4, "little"))

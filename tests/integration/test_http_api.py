@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -40,44 +41,40 @@ def planner_message(http_type, payload: dict) -> bytes:
     return json.dumps({"http_type": http_type, "payload": json.dumps(payload)}).encode()
 
 
-def test_faasmctl_uploads_and_invokes_a_function(processes, tmp_path):
-    faasmctl = shutil.which("faasmctl") or os.path.join(os.path.dirname(os.sys.executable), "faasmctl")
-    module = tmp_path / "echo.wasm"
-    module.write_bytes(wat(m.ECHO))
+@pytest.fixture
+def faasmctl(processes, tmp_path):
+    """Run Faasm's own client against the planner, configured by an INI file."""
+    binary = shutil.which("faasmctl") or os.path.join(os.path.dirname(sys.executable), "faasmctl")
     ini = tmp_path / "faasm.ini"
     ini.write_text(
         "[Faasm]\nupload_host = 127.0.0.1\n"
         f"upload_port = {processes.upload_port}\nplanner_host = 127.0.0.1\nplanner_port = {processes.http_port}\n"
     )
     env = {**os.environ, "FAASM_INI_FILE": str(ini)}
-    upload = subprocess.run([faasmctl, "upload.wasm", "demo", "echo", str(module)], env=env, capture_output=True, timeout=60)
-    assert upload.returncode == 0, upload.stdout + upload.stderr
-    invoke = subprocess.run(
-        [faasmctl, "invoke", "demo", "echo", "--input-data", "hello from faasmctl"],
-        env=env, capture_output=True, timeout=120,
-    )
-    assert invoke.returncode == 0, invoke.stdout + invoke.stderr
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        done = subprocess.run([binary, *args], env=env, capture_output=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done
+
+    return run
+
+
+def test_faasmctl_uploads_and_invokes_a_function(faasmctl, tmp_path):
+    module = tmp_path / "echo.wasm"
+    module.write_bytes(wat(m.ECHO))
+    faasmctl("upload.wasm", "demo", "echo", str(module))
+    invoke = faasmctl("invoke", "demo", "echo", "--input-data", "hello from faasmctl")
     assert b"hello from faasmctl" in invoke.stdout
     assert b"Return value: \t\t\t0" in invoke.stdout
 
 
-def test_faasmctl_invokes_an_mpi_world(processes, tmp_path):
+def test_faasmctl_invokes_an_mpi_world(faasmctl, tmp_path):
     from granules.toolchain import compile_wasm
 
-    faasmctl = shutil.which("faasmctl") or os.path.join(os.path.dirname(os.sys.executable), "faasmctl")
     module = compile_wasm([EXAMPLES / "mpi" / "hello.c"], tmp_path / "mpi_hello.wasm")
-    ini = tmp_path / "faasm.ini"
-    ini.write_text(
-        "[Faasm]\nupload_host = 127.0.0.1\n"
-        f"upload_port = {processes.upload_port}\nplanner_host = 127.0.0.1\nplanner_port = {processes.http_port}\n"
-    )
-    env = {**os.environ, "FAASM_INI_FILE": str(ini)}
-    upload = subprocess.run([faasmctl, "upload.wasm", "demo", "mpi_hello", str(module)], env=env, capture_output=True, timeout=60)
-    assert upload.returncode == 0, upload.stdout + upload.stderr
-    invoke = subprocess.run(
-        [faasmctl, "invoke", "demo", "mpi_hello", "--mpi-world-size", "4"], env=env, capture_output=True, timeout=120
-    )
-    assert invoke.returncode == 0, invoke.stdout + invoke.stderr
+    faasmctl("upload.wasm", "demo", "mpi_hello", str(module))
+    invoke = faasmctl("invoke", "demo", "mpi_hello", "--mpi-world-size", "4")
     assert b"Hello from rank 0 of 4, got 123" in invoke.stdout
 
 
