@@ -3,7 +3,8 @@
 Run it with ``make demo`` (or ``python -m examples.demo``). It compiles the C
 examples beside this file, uploads them to an embedded runtime (planner and
 host in this process; no servers), and shows I/O, fan-out by name, chaining
-by function pointer, a zygote snapshot, and how fast granules start.
+by function pointer, a zygote snapshot, an MPI world, OpenMP threads, and how
+fast granules start.
 """
 
 from __future__ import annotations
@@ -21,10 +22,16 @@ EXAMPLES = Path(__file__).parent
 FUNCTIONS = ["hello", "echo", "square", "fanout", "chain_ptr", "zygote"]
 
 
+PARALLEL = {"mpi_pi": ("mpi/pi.c", []), "omp_pi": ("omp/pi.c", ["-fopenmp"])}
+
+
 def build(out_dir: Path) -> dict[str, Path]:
     """Compile every example to ``out_dir``; return name -> wasm path."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    return {name: compile_wasm([EXAMPLES / f"{name}.c"], out_dir / f"{name}.wasm") for name in FUNCTIONS}
+    built = {name: compile_wasm([EXAMPLES / f"{name}.c"], out_dir / f"{name}.wasm") for name in FUNCTIONS}
+    for name, (source, flags) in PARALLEL.items():
+        built[name] = compile_wasm([EXAMPLES / source], out_dir / f"{name}.wasm", flags)
+    return built
 
 
 def show(title: str, result: faabric.CallResult) -> None:
@@ -57,6 +64,13 @@ async def run(config: SystemConfig | None = None) -> dict[str, faabric.CallResul
 
         results["zygote"] = await cluster.invoke("demo", "zygote", b"65521")
         show("zygote: a 64 KiB sieve built once, in the Proto-Faaslet snapshot", results["zygote"])
+
+        results["mpi_pi"] = await cluster.invoke("demo", "mpi_pi", cmdline="2000000", mpi_world_size=4)
+        show("MPI: pi over a world of 4 ranks (mpi.h, MPI_Reduce), rank 0's view", results["mpi_pi"])
+        print(f"   ranks  | ran on {len(results['mpi_pi'].ranks)} granules")
+
+        results["omp_pi"] = await cluster.invoke("demo", "omp_pi", cmdline="20000000", env={"OMP_NUM_THREADS": "2"})
+        show("OpenMP: pi with a parallel for reduction on 2 threads sharing memory", results["omp_pi"])
 
         await start_up_figures(cluster)
     return results

@@ -14,4 +14,6 @@ async def test_demo_runs_every_c_example(config):
     assert results["chain_ptr"].output == b"2^3=8 3^3=27 4^3=64"
     assert results["zygote"].output == b"65521 is prime"
     assert b"zygote ran 1 time" in results["zygote"].stdout
+    assert b"pi is approximately 3.14159" in results["mpi_pi"].stdout and len(results["mpi_pi"].ranks) == 4
+    assert b"pi=3.1415926" in results["omp_pi"].stdout
     assert all(r.return_value == 0 for r in results.values())
