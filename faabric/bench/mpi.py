@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from faabric.bench.report import HIGHER, Report, progress
+from faabric.bench.report import HIGHER, Report, counts, progress
 from faabric.cluster import LocalCluster
 from faabric.config import FunctionLimits, SystemConfig
 
@@ -145,8 +145,8 @@ def _bytes(size: int) -> str:
 def mpi_command(json_output, iterations, collective_iterations, ranks, kernel_ranks, stencil_size, stencil_steps,
                 transpose_size, transpose_iterations) -> None:
     """MPI ping-pong, collectives and kernels on faabric beside native MPICH, as ratios."""
-    world_sizes = [int(n) for n in ranks.split(",") if n]
-    kernel_sizes = [int(n) for n in kernel_ranks.split(",") if n]
+    world_sizes = counts(ranks, "world sizes", "2,4,8")
+    kernel_sizes = counts(kernel_ranks, "world sizes", "2,4")
     if any(transpose_size % n for n in kernel_sizes):
         raise click.BadParameter("must divide by every kernel world size", param_hint="--transpose-size")
     report = run_mpi(iterations, collective_iterations, world_sizes, (stencil_size, stencil_steps),

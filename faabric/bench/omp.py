@@ -22,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from faabric.bench.report import HIGHER, Report, progress
+from faabric.bench.report import HIGHER, Report, counts, progress
 from faabric.config import FunctionLimits, SystemConfig
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "omp"
@@ -132,16 +132,6 @@ def run(kernels: list[Kernel], threads: list[int], repeats: int, mode: str) -> R
     return report
 
 
-def _threads(text: str) -> list[int]:
-    try:
-        values = sorted({int(part) for part in text.split(",") if part.strip()})
-    except ValueError:
-        raise click.BadParameter("use comma-separated thread counts, e.g. 1,2") from None
-    if not values or values[0] < 1:
-        raise click.BadParameter("thread counts must be at least 1")
-    return values
-
-
 @click.command("omp")
 @click.option("--json", "json_output", is_flag=True, help="Also print one JSON object as the last line.")
 @click.option("--threads", "threads_text", default="1,2", show_default=True, help="Thread counts to compare.")
@@ -162,4 +152,4 @@ def omp_command(json_output, threads_text, repeats, pi_steps, matmul_n, stencil_
         Kernel("stencil", (str(stencil_n), str(stencil_iterations), "0")),
         Kernel("fib", (str(fib_n),)),
     ]
-    run(kernels, _threads(threads_text), repeats, mode).emit(json_output)
+    run(kernels, counts(threads_text, "thread counts", "1,2"), repeats, mode).emit(json_output)

@@ -189,6 +189,21 @@ class Report:
             click.echo(json.dumps(self.as_dict(), separators=(",", ":"), allow_nan=False))
 
 
+def counts(text: str, what: str, example: str) -> list[int]:
+    """Parse ``"2,4,8"`` into sorted distinct positive ints, for a ``--workers``-style option.
+
+    Raises:
+        click.BadParameter: not comma-separated whole numbers of at least 1.
+    """
+    try:
+        values = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise click.BadParameter(f"use comma-separated {what}, e.g. {example}") from None
+    if not values or values[0] < 1:
+        raise click.BadParameter(f"{what} must be at least 1")
+    return values
+
+
 def _cpu_count() -> int:
     import os
 

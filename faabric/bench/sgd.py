@@ -34,7 +34,7 @@ from pathlib import Path
 
 import click
 
-from faabric.bench.report import HIGHER, Report, progress
+from faabric.bench.report import HIGHER, Report, counts, progress
 from faabric.config import FunctionLimits, SystemConfig
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "state" / "sgd.c"
@@ -191,16 +191,6 @@ def build_report(results: dict, workers_list: list[int], epochs: int, data: Data
     return report
 
 
-def _workers(text: str) -> list[int]:
-    try:
-        values = sorted({int(part) for part in text.split(",") if part.strip()})
-    except ValueError:
-        raise click.BadParameter("use comma-separated worker counts, e.g. 2,4,8") from None
-    if not values or values[0] < 1:
-        raise click.BadParameter("worker counts must be at least 1")
-    return values
-
-
 @click.command("sgd")
 @click.option("--json", "json_output", is_flag=True, help="Also print one JSON object as the last line.")
 @click.option("--workers", "workers_text", default="2,4,8", show_default=True, help="Worker counts to compare.")
@@ -212,7 +202,7 @@ def _workers(text: str) -> list[int]:
               help="Global tier: a redis-server started for the run, or in memory.")
 def sgd_command(json_output, workers_text, epochs, examples, features, nnz, use_redis) -> None:
     """Hogwild SGD: state shared in place vs copied in by every function."""
-    workers_list = _workers(workers_text)
+    workers_list = counts(workers_text, "worker counts", "2,4,8")
     data = Dataset(examples, features, nnz)
     results = measure(workers_list, epochs, data, use_redis)
     build_report(results, workers_list, epochs, data, use_redis).emit(json_output)
