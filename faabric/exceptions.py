@@ -9,6 +9,12 @@ of parsing messages. Control flow that must never be swallowed by an
 from __future__ import annotations
 
 __all__ = [
+    "HostLostError",
+    "MalformedFrameError",
+    "TransportError",
+    "UnknownMethodError",
+    "ModuleError",
+    "WasmFormatError",
     "FaabricError",
     "ConfigError",
     "ToolchainError",
@@ -299,6 +305,48 @@ class OpenMPError(FaabricError):
     def __init__(self, detail: str) -> None:
         super().__init__(f"OpenMP: {detail}")
         self.detail = detail
+
+
+class HostLostError(FaabricError):
+    """The host running a call left the cluster before the call finished."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(f"host {host} was lost ({reason})")
+        self.host = host
+        self.reason = reason
+
+
+class MalformedFrameError(FaabricError):
+    """Bytes on a socket that are not a frame of this protocol."""
+
+
+class TransportError(FaabricError):
+    """A peer could not be reached, or did not answer in time."""
+
+    def __init__(self, address: str, detail: str) -> None:
+        super().__init__(f"{address}: {detail}")
+        self.address = address
+        self.detail = detail
+
+
+class UnknownMethodError(FaabricError):
+    """A frame named a method the receiver does not serve."""
+
+    def __init__(self, method: str) -> None:
+        super().__init__(f"unknown method {method!r}")
+        self.method = method
+
+
+class ModuleError(FaabricError):
+    """Wasm bytes that do not compile; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class WasmFormatError(FaabricError):
+    """The bytes are not a well-formed wasm module."""
 
 
 class ExecutionInterrupt(BaseException):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import wasmtime
 
-from faabric.exceptions import FaabricError
+from faabric.exceptions import FaabricError, ModuleError
 from granules.host import register_all
 from granules.linker import HostFunctions
 from granules.wasm_binary import export_mutable_globals
@@ -26,14 +26,6 @@ EPOCH_TICK_SECONDS = 0.01
 _WASMTIME_VERSION = importlib.metadata.version("wasmtime")
 # Bump when the engine configuration or the module rewrite changes.
 _CACHE_FORMAT = "1"
-
-
-class ModuleError(FaabricError):
-    """Wasm bytes that do not compile; ``reason`` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class WasmEngine:

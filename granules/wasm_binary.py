@@ -7,17 +7,13 @@ adds an export for each one, named ``__faabric_global_<index>``.
 
 from __future__ import annotations
 
-from faabric.exceptions import FaabricError
+from faabric.exceptions import WasmFormatError
 
 GLOBAL_EXPORT_PREFIX = "__faabric_global_"
 _MAGIC = b"\0asm\x01\0\0\0"
 _EXPORT_SECTION = 7
 # Where a new export section may go: after these ids, before all others (spec order).
 _SECTIONS_BEFORE_EXPORT = {1, 2, 3, 4, 5, 13, 6}
-
-
-class WasmFormatError(FaabricError):
-    """The bytes are not a well-formed wasm module."""
 
 
 def _read_uleb(data: bytes, pos: int) -> tuple[int, int]:

@@ -14,20 +14,11 @@ import dataclasses
 import logging
 from typing import Protocol
 
-from faabric.exceptions import CallTimeoutError, FaabricError, SchedulingError, UnknownCallError
+from faabric.exceptions import CallTimeoutError, HostLostError, SchedulingError, UnknownCallError
 from faabric.messages import Message
 from faabric.planner.policies import POLICIES, Policy
 
 log = logging.getLogger(__name__)
-
-
-class HostLostError(FaabricError):
-    """The host running a call left the cluster before the call finished."""
-
-    def __init__(self, host: str, reason: str) -> None:
-        super().__init__(f"host {host} was lost ({reason})")
-        self.host = host
-        self.reason = reason
 
 
 class HostHandle(Protocol):

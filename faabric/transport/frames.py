@@ -7,7 +7,7 @@ from typing import Any
 
 import msgpack
 
-from faabric.exceptions import FaabricError
+from faabric.exceptions import MalformedFrameError
 
 MAX_FRAME_BYTES = 256 << 20
 
@@ -17,10 +17,6 @@ class FrameKind(enum.IntEnum):
     REQUEST = 1  # expects a REPLY or an ERROR with the same request id
     REPLY = 2
     ERROR = 3  # payload is FaabricError.to_wire()
-
-
-class MalformedFrameError(FaabricError):
-    """Bytes on a socket that are not a frame of this protocol."""
 
 
 def encode(kind: FrameKind, request_id: int, method: str, payload: Any) -> bytes:

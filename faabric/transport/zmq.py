@@ -20,29 +20,12 @@ from typing import Any, Awaitable, Callable
 import zmq
 import zmq.asyncio
 
-from faabric.exceptions import FaabricError
+from faabric.exceptions import FaabricError, TransportError, UnknownMethodError
 from faabric.transport.frames import FrameKind, MalformedFrameError, decode, encode
 
 log = logging.getLogger(__name__)
 Handler = Callable[..., Any]  # handler(payload) or handler(peer, payload); may be async
 _DRAIN = 256
-
-
-class TransportError(FaabricError):
-    """A peer could not be reached, or did not answer in time."""
-
-    def __init__(self, address: str, detail: str) -> None:
-        super().__init__(f"{address}: {detail}")
-        self.address = address
-        self.detail = detail
-
-
-class UnknownMethodError(FaabricError):
-    """A frame named a method the receiver does not serve."""
-
-    def __init__(self, method: str) -> None:
-        super().__init__(f"unknown method {method!r}")
-        self.method = method
 
 
 class _Endpoint:
