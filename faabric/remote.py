@@ -131,8 +131,12 @@ class PlannerService:
         return True
 
     def _keep_alive(self, peer: bytes, payload: dict) -> None:
-        if payload["host_id"] in self._last_seen:
-            self._last_seen[payload["host_id"]] = time.monotonic()
+        host_id = payload["host_id"]
+        if host_id in self._last_seen:
+            self._last_seen[host_id] = time.monotonic()
+        else:  # a worker this planner does not know (it restarted, or dropped the host): ask it to join again
+            log.info("keep-alive from unknown host %s: asking it to register", host_id)
+            self.server.push(peer, "register_again", None)
 
     def _remove_host(self, peer: bytes, payload: dict) -> None:
         self._last_seen.pop(payload["host_id"], None)
@@ -285,7 +289,7 @@ class WorkerService:
         self.config = config
         self.planner_address = planner_address
         self.host_id = host_id or default_host_id()
-        self.client = RpcClient(planner_address, {"execute": self._execute})
+        self.client = RpcClient(planner_address, {"execute": self._execute, "register_again": self._register_again})
         self.host: Host | None = None
         self._engine = None
         self._keep_alive: asyncio.Task | None = None
@@ -324,3 +328,8 @@ class WorkerService:
 
     def _execute(self, payload: list) -> None:
         self.host.execute(unpack_messages(payload))
+
+    async def _register_again(self, payload: Any) -> None:
+        """The planner lost track of this host (it restarted, or timed the host out): join again."""
+        await self.host.planner.register_host(self.host_id, self.config.slots, self.host)
+        log.info("worker %s registered again with %s", self.host_id, self.planner_address)

@@ -85,17 +85,26 @@ class ProcessCluster:
         return env
 
     def start(self) -> "ProcessCluster":
-        self.planner = Process(
-            "planner",
-            [sys.executable, "-m", "faabric", "planner", "--bind", "127.0.0.1", "--port", str(self.port),
-             "--http-port", str(self.http_port), "--upload-port", str(self.upload_port),
-             "--host-timeout", str(self._host_timeout)],
-            self._env("planner"), self.root / "planner.log",
-        )
-        self.planner.wait_for_line("planner ready")
+        self._start_planner("planner")
         for number in range(1, self._workers + 1):
             self.add_worker(f"worker{number}")
         return self
+
+    def _start_planner(self, name: str) -> None:
+        self.planner = Process(
+            name,
+            [sys.executable, "-m", "faabric", "planner", "--bind", "127.0.0.1", "--port", str(self.port),
+             "--http-port", str(self.http_port), "--upload-port", str(self.upload_port),
+             "--host-timeout", str(self._host_timeout)],
+            self._env("planner"), self.root / f"{name}.log",
+        )
+        self.planner.wait_for_line("planner ready")
+
+    def restart_planner(self) -> int:
+        """Stop the planner (SIGTERM) and start a new one on the same ports; the old one's exit code."""
+        code = self.planner.terminate()
+        self._start_planner("planner-restarted")
+        return code
 
     def add_worker(self, name: str) -> Process:
         worker = Process(

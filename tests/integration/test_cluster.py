@@ -127,3 +127,12 @@ def test_sigterm_stops_every_process_cleanly(tmp_path):
         running.planner = None
     assert codes == {"worker1": 0, "planner": 0}
     assert "stopped" in workers[0].log()
+
+
+async def test_workers_rejoin_a_restarted_planner(tmp_path):
+    with process_cluster(tmp_path, workers=1, slots=2) as running:
+        assert running.restart_planner() == 0
+        running.workers[0].wait_for_line("registered again")
+        async with connect(running.address) as cluster:
+            await cluster.upload("demo", "echo", wat(m.ECHO))
+            assert (await cluster.invoke("demo", "echo", b"back", timeout=30)).output == b"back"
