@@ -216,6 +216,15 @@ class Endpoint:
             self.wait_for(lambda: slot.result is not _MISSING, f"{name} (waiting for the result)")
         return slot.result
 
+    def _combine(self, comm: Communicator, name: str, signature: tuple, contribution, compute: Callable):
+        """Every rank contributes; ``compute(contributions)`` runs once; every rank gets its result."""
+        slot, _ = self._enter(comm, name, signature, contribution, compute)
+        try:
+            self._wait_all(slot, name)
+            return self._shared(comm, slot, compute, name)
+        finally:
+            self._leave(comm, slot)
+
     def barrier(self, comm: Communicator) -> None:
         slot, _ = self._enter(comm, "MPI_Barrier", (), None)
         self._wait_all(slot, "MPI_Barrier")
@@ -248,11 +257,7 @@ class Endpoint:
         def compute(contributions):
             return ops.fold(contributions, combine)
 
-        slot, _ = self._enter(comm, name, (f"op={key}", f"bytes={array.nbytes}"), array, compute)
-        self._wait_all(slot, name)
-        result = self._shared(comm, slot, compute, name)
-        self._leave(comm, slot)
-        return result
+        return self._combine(comm, name, (f"op={key}", f"bytes={array.nbytes}"), array, compute)
 
     def scan(self, comm: Communicator, array: np.ndarray, combine, key, exclusive: bool) -> np.ndarray | None:
         name = "MPI_Exscan" if exclusive else "MPI_Scan"
@@ -260,10 +265,7 @@ class Endpoint:
         def compute(contributions):
             return ops.prefixes(contributions, combine)
 
-        slot, _ = self._enter(comm, name, (f"op={key}", f"bytes={array.nbytes}"), array, compute)
-        self._wait_all(slot, name)
-        prefixes = self._shared(comm, slot, compute, name)
-        self._leave(comm, slot)
+        prefixes = self._combine(comm, name, (f"op={key}", f"bytes={array.nbytes}"), array, compute)
         if exclusive:
             return prefixes[me - 1] if me > 0 else None
         return prefixes[me]
@@ -319,23 +321,14 @@ class Endpoint:
         def compute(_contributions) -> Communicator:
             return Communicator(self.world.new_context(), comm.group, comm.topology)
 
-        slot, _ = self._enter(comm, "MPI_Comm_dup", (), None, compute)
-        self._wait_all(slot, "MPI_Comm_dup")
-        new = self._shared(comm, slot, compute, "MPI_Comm_dup")
-        self._leave(comm, slot)
-        return new
+        return self._combine(comm, "MPI_Comm_dup", (), None, compute)
 
     def split(self, comm: Communicator, color: int, key: int) -> Communicator | None:
         def compute(contributions) -> dict[int, Communicator]:
             groups = split_groups(comm.group, contributions)
             return {c: Communicator(self.world.new_context(), g) for c, g in sorted(groups.items())}
 
-        slot, _ = self._enter(comm, "MPI_Comm_split", (), (color, key), compute)
-        try:
-            self._wait_all(slot, "MPI_Comm_split")
-            made = self._shared(comm, slot, compute, "MPI_Comm_split")
-        finally:
-            self._leave(comm, slot)
+        made = self._combine(comm, "MPI_Comm_split", (), (color, key), compute)
         return made.get(color) if color != UNDEFINED else None
 
     def create(self, comm: Communicator, group: tuple[int, ...], name: str = "MPI_Comm_create", topology=None):
@@ -347,11 +340,7 @@ class Endpoint:
                     made[members] = Communicator(self.world.new_context(), members, topo)
             return made
 
-        slot, _ = self._enter(comm, name, (), (group, topology), compute)
-        self._wait_all(slot, name)
-
-        made = self._shared(comm, slot, compute, name)
-        self._leave(comm, slot)
+        made = self._combine(comm, name, (), (group, topology), compute)
         return made.get(group) if self.rank in group else None
 
 
