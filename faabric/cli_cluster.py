@@ -82,8 +82,19 @@ def planner(
 @click.option("--redis", envvar="FAABRIC_REDIS", default=None, metavar="redis://HOST:PORT/DB", help="Global state tier.")
 @click.option("--slots", type=int, envvar="FAABRIC_SLOTS", default=None, help="Calls this host runs at once.")
 @click.option("--advertise", default=None, help="Name this host is known by (default: the hostname).")
-def worker(planner: str, redis: str | None, slots: int | None, advertise: str | None) -> None:
+@click.option(
+    "--peer-address", envvar="FAABRIC_PEER_ADDRESS", default=None, metavar="HOST",
+    help="Address other workers reach this one at, for MPI between hosts (default: the hostname).",
+)
+@click.option("--peer-bind", envvar="FAABRIC_PEER_BIND", default="0.0.0.0", show_default=True, help="Interface for peers.")
+@click.option("--peer-port", type=int, envvar="FAABRIC_PEER_PORT", default=0, help="Port for peers (default: any free).")
+def worker(
+    planner: str, redis: str | None, slots: int | None, advertise: str | None,
+    peer_address: str | None, peer_bind: str, peer_port: int,
+) -> None:
     """Run a worker host that joins PLANNER and runs the calls it is given."""
+    import socket
+
     import uvloop
 
     from faabric.remote import WorkerService, default_host_id
@@ -93,7 +104,8 @@ def worker(planner: str, redis: str | None, slots: int | None, advertise: str | 
     if redis:
         overrides["redis_url"] = redis
     config = SystemConfig.from_env(**overrides)
-    service = WorkerService(config, planner, default_host_id(advertise))
+    peers = (peer_bind, peer_port, peer_address or socket.gethostname())
+    service = WorkerService(config, planner, default_host_id(advertise), peers)
 
     async def start() -> None:
         await service.start()

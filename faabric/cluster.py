@@ -31,6 +31,7 @@ from faabric.messages import IdGenerator
 from faabric.planner.planner import Planner
 from faabric.state import open_global_tier
 from faabric.state.client import StateClient
+from faabric.transport.peers import Switchboard
 
 
 def wasm_runtime_factory(engine):
@@ -69,10 +70,11 @@ class LocalCluster(ClusterAPI):
             raise
         self.engine = await loop.run_in_executor(None, WasmEngine, self.config.cache_dir)
         factory = wasm_runtime_factory(self.engine)
+        switchboard = Switchboard() if self._host_count > 1 else None  # hosts reach each other in-process
         for number in range(1, self._host_count + 1):
             host = Host(
                 self.config, self.planner, factory, host_id=f"local-{number}", functions=self.functions,
-                global_tier=self.global_tier,
+                global_tier=self.global_tier, peers=switchboard.channel() if switchboard else None,
             )
             await host.start()
             self.hosts.append(host)

@@ -20,7 +20,9 @@ from faabric.exceptions import FaabricError, FunctionNotFoundError
 from faabric.executor import Executor, GranulePool
 from faabric.function_store import FunctionStore
 from faabric.messages import IdGenerator, Message, new_call
+from faabric.mpi.registry import WorldRegistry
 from faabric.state import GlobalTier, LocalState, open_global_tier
+from faabric.transport.peers import PeerChannel
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ class Host:
         host_id: str,
         functions: FunctionStore | None = None,
         global_tier: GlobalTier | None = None,
+        peers: PeerChannel | None = None,
     ) -> None:
         self.id = host_id
         self.config = config
@@ -46,6 +49,8 @@ class Host:
         self.executor = executor_factory(self)
         # The local state tier; its global tier is shared if given, else chosen from the config.
         self.state = LocalState(global_tier or open_global_tier(config.redis_url), owns_global_tier=global_tier is None)
+        self.peers = peers  # the channel to other hosts (MPI worlds spanning hosts), owned by this host
+        self.mpi_worlds = WorldRegistry(peers)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._finished: collections.deque[Message] = collections.deque()
         self._flush_scheduled = False
@@ -65,6 +70,8 @@ class Host:
         await asyncio.get_running_loop().run_in_executor(None, self.pool.shutdown)
         self.executor.close()
         self.state.close()
+        if self.peers is not None:
+            self.peers.close()
 
     def execute(self, messages: list[Message]) -> None:
         """Start ``messages`` on worker threads (called on the event loop)."""

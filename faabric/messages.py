@@ -32,12 +32,15 @@ class Message:
     mpi_world_id: int = 0
     mpi_rank: int = 0
     mpi_world_size: int = 0
+    mpi_home: str = ""  # peer address of rank 0's host ("": every rank runs on the world's own host)
+    mpi_root_call: int = 0  # rank 0's call: other hosts watch it to learn that the world failed
     # Threads (OpenMP) and other groups of calls that run together.
     group_id: int = 0
     group_index: int = 0
     snapshot_key: str = ""
-    # Run only on this host (e.g. the ranks of an MPI world stay with rank 0).
+    # Run only on this host; or, with a slot free there, on this host first (an MPI world's ranks near rank 0).
     pin_host: str = ""
+    prefer_host: str = ""
     # Filled in when the call has run.
     return_value: int | None = None
     output: bytes = b""

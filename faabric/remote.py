@@ -30,6 +30,7 @@ from faabric.messages import IdGenerator, Message
 from faabric.planner.planner import Planner
 from faabric.state import open_global_tier
 from faabric.transport.zmq import RpcClient, RpcServer
+from faabric.transport.zmq_peers import ZmqPeers
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +223,10 @@ class RemotePlanner:
     def set_results(self, messages: list[Message]) -> None:
         self.client.send("set_results", pack_messages(messages))
 
+    async def capacity(self) -> int:
+        status = await self.client.request("status", None, self.request_timeout)
+        return sum(host["slots"] for host in status["hosts"].values())
+
     async def wait_result(self, message_id: int, timeout: float | None = None) -> Message:
         wire_timeout = None if timeout is None else timeout + self.request_timeout
         fields = await self.client.request("wait_result", {"id": message_id, "timeout": timeout}, wire_timeout)
@@ -285,10 +290,15 @@ def default_host_id(advertise: str | None = None) -> str:
 class WorkerService:
     """A worker process: one Host serving calls the planner hands it."""
 
-    def __init__(self, config: SystemConfig, planner_address: str, host_id: str | None = None) -> None:
+    def __init__(
+        self, config: SystemConfig, planner_address: str, host_id: str | None = None,
+        peers: tuple[str, int, str] = ("127.0.0.1", 0, "127.0.0.1"),
+    ) -> None:
+        """``peers`` is ``(bind host, port, advertised host)`` of the channel other workers send MPI traffic to."""
         self.config = config
         self.planner_address = planner_address
         self.host_id = host_id or default_host_id()
+        self._peers = peers
         self.client = RpcClient(planner_address, {"execute": self._execute, "register_again": self._register_again})
         self.host: Host | None = None
         self._engine = None
@@ -302,12 +312,18 @@ class WorkerService:
         await self.client.connect()
         self._engine = await loop.run_in_executor(None, WasmEngine, self.config.cache_dir)
         functions = RemoteFunctionStore(self.client, loop)
+        bind, port, advertise = self._peers
+        peers = ZmqPeers(bind, port, advertise)
         self.host = Host(
-            self.config, RemotePlanner(self.client), wasm_runtime_factory(self._engine), self.host_id, functions
+            self.config, RemotePlanner(self.client), wasm_runtime_factory(self._engine), self.host_id, functions,
+            peers=peers,
         )
         await self.host.start()
         self._keep_alive = asyncio.ensure_future(self._send_keep_alives())
-        log.info("worker %s joined %s with %d slots", self.host_id, self.planner_address, self.config.slots)
+        log.info(
+            "worker %s joined %s with %d slots; peers reach it at %s",
+            self.host_id, self.planner_address, self.config.slots, peers.address,
+        )
 
     async def stop(self) -> None:
         if self._keep_alive is not None:

@@ -12,19 +12,19 @@ the other ranks stop at their next MPI call (blocked ones wake at once).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 
 from faabric.exceptions import FaabricError, MpiAbortError, MpiError
 from faabric.mpi import communicators as groups
 from faabric.mpi.errors import ErrorClass, fail
-from faabric.mpi.registry import registry_of
 from mpi_shim import abi
 from mpi_shim.state import STATE_KEY, RankState, state_of
 
 log = logging.getLogger(__name__)
 SUCCESS = 0
-LIBRARY_VERSION = "faabric-py MPI 3.1 (wasm32, same-host shared-memory transport)"
+LIBRARY_VERSION = "faabric-py MPI 3.1 (wasm32; shared memory on one host, ZeroMQ between hosts)"
 
 
 def define(host_functions, name: str, params: str, results: str, fn) -> None:
@@ -60,44 +60,59 @@ def _init(call, thread_level: int) -> RankState:
     if call.scratch.get(STATE_KEY) is not None:
         raise fail(ErrorClass.ERR_OTHER, "MPI is already initialised")
     host, message = call.context.host, call.message
-    registry = registry_of(host)
+    registry = host.mpi_worlds
     timeout = host.config.mpi_timeout
     if message.mpi_world_id == 0:
-        size = max(1, message.mpi_world_size)
-        if size > host.config.slots:  # worlds do not span hosts yet: every rank needs a slot here
-            detail = (
-                f"a world of {size} ranks needs {size} slots on one host; host {host.id} has "
-                f"{host.config.slots} (worlds spanning hosts are not supported yet)"
-            )
-            raise MpiError(int(ErrorClass.ERR_OTHER), "MPI_ERR_OTHER", detail, "MPI_Init", 0, 0)
-        world = registry.create(host.ids.next(), size, timeout)
-        message.mpi_world_id, message.mpi_rank, message.mpi_world_size = world.id, 0, size
-        # Worlds do not span hosts yet: every rank runs beside rank 0.
-        fields = {"mpi_world_id": world.id, "mpi_world_size": size, "env": dict(message.env), "pin_host": host.id}
-        chained = call.context.chain_many(
-            [(message.function, message.input, 0, {**fields, "mpi_rank": rank}) for rank in range(1, size)]
-        )
-        asyncio.run_coroutine_threadsafe(_watch(host, registry, world, [message.id, *chained]), host.loop)
+        world = _start_world(call, max(1, message.mpi_world_size))
         rank = 0
     else:
+        rank = message.mpi_rank
         world = registry.get(message.mpi_world_id)
         if world is None:
-            detail = (
-                f"this rank runs on host {host.id}, where its world does not live "
-                "(worlds spanning hosts are not supported yet)"
-            )
-            raise MpiError(
-                int(ErrorClass.ERR_OTHER), "MPI_ERR_OTHER", detail, "MPI_Init", message.mpi_rank, message.mpi_world_id
-            )
-        rank = message.mpi_rank
+            if not message.mpi_home or registry.network is None:
+                detail = f"this rank runs on host {host.id}, which cannot reach its world's other ranks"
+                raise MpiError(int(ErrorClass.ERR_OTHER), "MPI_ERR_OTHER", detail, "MPI_Init", rank, message.mpi_world_id)
+            world, made = registry.join(message.mpi_world_id, message.mpi_world_size, timeout, message.mpi_home)
+            if made:
+                _watch_from_afar(host, registry, world, message.mpi_root_call)
+        if world.home:
+            call.context.on_finish(lambda: world.depart(rank))
     world.join(rank)
+    world.wait_until(rank, lambda: world.mapped, "MPI_Init (waiting for every rank to start)", host.pool.blocking)
     state = RankState(call, world, rank, thread_level)
     call.scratch[STATE_KEY] = state
     return state
 
 
+def _start_world(call, size: int):
+    """Rank 0: make the world here and ask the planner for the other ranks, near this host if it has room."""
+    host, message = call.context.host, call.message
+    capacity = asyncio.run_coroutine_threadsafe(_capacity(host.planner), host.loop).result()
+    if size > capacity:
+        detail = f"a world of {size} ranks needs {size} slots; the cluster has {capacity}"
+        raise MpiError(int(ErrorClass.ERR_OTHER), "MPI_ERR_OTHER", detail, "MPI_Init", 0, 0)
+    registry = host.mpi_worlds
+    world = registry.create(host.ids.next(), size, host.config.mpi_timeout)
+    message.mpi_world_id, message.mpi_rank, message.mpi_world_size = world.id, 0, size
+    fields = {
+        "mpi_world_id": world.id, "mpi_world_size": size, "env": dict(message.env), "prefer_host": host.id,
+        "mpi_home": world.address, "mpi_root_call": message.id,
+    }
+    chained = call.context.chain_many(
+        [(message.function, message.input, 0, {**fields, "mpi_rank": rank}) for rank in range(1, size)]
+    )
+    asyncio.run_coroutine_threadsafe(_watch(host, registry, world, [message.id, *chained]), host.loop)
+    log.info("MPI world %d of %d ranks starts here (rank 0 is call %d)", world.id, size, message.id)
+    return world
+
+
+async def _capacity(planner) -> int:
+    capacity = planner.capacity()
+    return await capacity if inspect.isawaitable(capacity) else capacity
+
+
 async def _watch(host, registry, world, message_ids: list[int]) -> None:
-    """Fail the world as soon as any rank fails; forget it once every rank has finished."""
+    """(The world's home) fail the world as soon as any rank fails; forget it once every rank has finished."""
 
     async def one(rank: int, message_id: int) -> None:
         try:
@@ -113,6 +128,26 @@ async def _watch(host, registry, world, message_ids: list[int]) -> None:
 
     await asyncio.gather(*(one(rank, message_id) for rank, message_id in enumerate(message_ids)))
     registry.remove(world.id)
+
+
+def _watch_from_afar(host, registry, world, root_call: int) -> None:
+    """(Another host of the world) fail it here if rank 0 fails, e.g. with its host lost; forget it once
+    this host's ranks have finished."""
+
+    async def watch_root() -> None:
+        try:
+            message = await host.planner.wait_result(root_call)
+            if message.error:
+                world.abort(0, FaabricError.from_wire(message.error), tell_others=False)
+        except FaabricError as error:
+            world.abort(0, error, tell_others=False)
+
+    def forget() -> None:
+        registry.remove(world.id)
+        host.loop.call_soon_threadsafe(watcher.cancel)
+
+    watcher = asyncio.run_coroutine_threadsafe(watch_root(), host.loop)
+    world.on_empty = forget
 
 
 def mpi_init(call, _argc, _argv) -> int:

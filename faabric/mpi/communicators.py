@@ -1,8 +1,7 @@
 """Communicators and groups: ordered sets of world ranks, and how they split.
 
 A :class:`Communicator` is shared by its member ranks: its ``context`` keeps
-its point-to-point messages apart from every other communicator's, and its
-``slots`` hold the collectives in progress on it.
+its messages and collectives apart from every other communicator's.
 """
 
 from __future__ import annotations
@@ -25,14 +24,13 @@ class Communicator:
         topology: a :class:`~faabric.mpi.topology.CartTopology`, or None.
     """
 
-    __slots__ = ("context", "group", "rank_of", "topology", "slots")
+    __slots__ = ("context", "group", "rank_of", "topology")
 
     def __init__(self, context: int, group: tuple[int, ...], topology=None) -> None:
         self.context = context
         self.group = group
         self.rank_of = {world_rank: index for index, world_rank in enumerate(group)}
         self.topology = topology
-        self.slots: dict = {}  # collective sequence number -> Slot
 
     @property
     def size(self) -> int:

@@ -7,12 +7,16 @@ is already posted when a message is sent gets it directly (``deliver`` copies
 straight from the sender's buffer into the receiver's: one copy), otherwise the
 bytes wait in the receiver's mailbox.
 
-Collectives meet in a *slot* of their communicator, keyed by how many
-collectives each rank has called on it. Each rank deposits its contribution,
-waits only for what it needs (the root's data, or everyone's), and takes its
-result; results computed from everyone's contributions are computed once.
-Ranks that call different collectives, or disagree on the root or the op, get
-a clear "mismatched collective" error.
+Collectives meet in a *slot* of the world, keyed by the communicator's context
+and how many collectives each rank has called on it. Each rank deposits its
+contribution, waits only for what it needs (the root's data, or everyone's),
+and takes its result; results computed from everyone's contributions are
+computed once. Ranks that call different collectives, or disagree on the
+root or the op, get a clear "mismatched collective" error.
+
+A message to a rank on another host goes over the world's network; so do
+collectives spanning hosts, one bundle per host each way (see
+:meth:`World.collective_progress`).
 """
 
 from __future__ import annotations
@@ -24,26 +28,11 @@ import numpy as np
 from faabric.mpi import ops
 from faabric.mpi.communicators import UNDEFINED, Communicator, split_groups
 from faabric.mpi.errors import ErrorClass, fail
-from faabric.mpi.world import Envelope, RecvRequest, Request, SendRequest, World
+from faabric.mpi.world import (
+    ANY_SOURCE, ANY_TAG, MISSING, Envelope, RecvRequest, Request, SendRequest, Slot, World, complete_receive,
+)
 
-ANY_SOURCE = -2
-ANY_TAG = -1
 PROC_NULL = -1
-_MISSING = object()
-
-
-class Slot:
-    """One collective call in progress on one communicator."""
-
-    __slots__ = ("name", "signature", "first_rank", "contributions", "arrived", "left", "result", "claimed")
-
-    def __init__(self, size: int, name: str, signature: tuple, first_rank: int) -> None:
-        self.name, self.signature, self.first_rank = name, signature, first_rank
-        self.contributions: list = [_MISSING] * size
-        self.arrived = 0
-        self.left = 0
-        self.result = _MISSING
-        self.claimed = False
 
 
 class Endpoint:
@@ -66,32 +55,24 @@ class Endpoint:
         Standard sends complete at once (the bytes are buffered if no receive
         is posted); a synchronous send completes when its receive matches.
         """
-        request = SendRequest()
+        request = SendRequest(self.rank)
+        request.done = not synchronous
         if dest == PROC_NULL:
             request.done = True
             return request
         world = self.world
         source = comm.rank_of[self.rank]
         dest_world = comm.group[dest]
-        context = comm.context
         with world.lock:
             if world.failure is not None:
                 raise world.failure_for(self.rank)
-            box = world.mailboxes[dest_world]
-            for index, posted in enumerate(box.posted):
-                if (
-                    posted.context == context
-                    and (posted.want_source == source or posted.want_source == ANY_SOURCE)
-                    and (posted.want_tag == tag or posted.want_tag == ANY_TAG)
-                ):
-                    del box.posted[index]
-                    _complete(posted, source, tag, data)
-                    request.done = True
-                    world.wake((dest_world,))
-                    return request
-            box.unexpected.append(Envelope(context, source, tag, bytes(data), request if synchronous else None))
-            request.done = not synchronous
-            world.wake((dest_world,))
+            if world.local[dest_world]:
+                world.deliver(dest_world, comm.context, source, tag, data, request if synchronous else None, False)
+                return request
+            sync_id = world.register_sync(request) if synchronous else 0
+        world.network.send_message(
+            world.addresses[dest_world], world.id, dest_world, comm.context, source, tag, sync_id, data
+        )
         return request
 
     def post_recv(
@@ -112,10 +93,9 @@ class Endpoint:
                 box.posted.append(request)
                 return request
             envelope = box.unexpected.pop(index)
-            _complete(request, envelope.source, envelope.tag, envelope.data)
+            complete_receive(request, envelope.source, envelope.tag, envelope.data)
             if envelope.synchronous is not None:
-                envelope.synchronous.done = True
-                world.wake((comm.group[envelope.source],))
+                world.matched(envelope.synchronous)
         return request
 
     def wait(self, request: Request, what: str) -> Request:
@@ -158,10 +138,14 @@ class Endpoint:
     # Collectives ---------------------------------------------------------------
 
     def _enter(
-        self, comm: Communicator, name: str, signature: tuple, contribution, compute: Callable | None = None
+        self, comm: Communicator, name: str, signature: tuple, contribution, compute: Callable | None = None,
+        share: str = "all", root: int = -1,
     ) -> tuple[Slot, int]:
         """Deposit this rank's contribution; the last rank to arrive runs ``compute(contributions)``
-        (under the lock, so waiting ranks find the result when they wake)."""
+        (under the lock, so waiting ranks find the result when they wake).
+
+        ``share`` says what ranks take from each other (see :class:`Slot`).
+        """
         sequence = self._sequence.get(comm.context, 0)
         self._sequence[comm.context] = sequence + 1
         me = comm.rank_of[self.rank]
@@ -169,38 +153,27 @@ class Endpoint:
         with world.lock:
             if world.failure is not None:
                 raise world.failure_for(self.rank)
-            slot = comm.slots.get(sequence)
-            if slot is None:
-                slot = comm.slots[sequence] = Slot(comm.size, name, signature, me)
-            elif (slot.name, slot.signature) != (name, signature):
-                raise fail(
-                    ErrorClass.ERR_OTHER,
-                    f"mismatched collective: rank {me} called {name}{_show(signature)} but rank "
-                    f"{slot.first_rank} called {slot.name}{_show(slot.signature)} (ranks in the communicator)",
-                )
+            slot = world.slot((comm.context, sequence), comm.group, name, signature, me, share, root)
             slot.contributions[me] = contribution
             slot.arrived += 1
+            slot.local_arrived += 1
             if compute is not None and slot.arrived == len(slot.contributions):
                 slot.claimed = True
                 slot.result = compute(slot.contributions)
+            if slot.spans:
+                world.collective_progress(slot)
             world.wake(comm.group)
         return slot, me
 
     def _leave(self, comm: Communicator, slot: Slot) -> None:
-        with self.world.lock:
-            slot.left += 1
-            if slot.left == comm.size:
-                for key, value in list(comm.slots.items()):
-                    if value is slot:
-                        del comm.slots[key]
-                        break
+        self.world.leave(slot)
 
     def _wait_all(self, slot: Slot, name: str) -> None:
         if slot.arrived != len(slot.contributions):
             self.wait_for(lambda: slot.arrived == len(slot.contributions), f"{name} (waiting for every rank)")
 
     def _wait_rank(self, slot: Slot, rank: int, name: str) -> None:
-        self.wait_for(lambda: slot.contributions[rank] is not _MISSING, f"{name} (waiting for rank {rank})")
+        self.wait_for(lambda: slot.contributions[rank] is not MISSING, f"{name} (waiting for rank {rank})")
 
     def _shared(self, comm: Communicator, slot: Slot, compute: Callable, name: str):
         """``compute(contributions)`` run once, by the first rank to ask; the others wait for it."""
@@ -211,14 +184,16 @@ class Endpoint:
             result = compute(slot.contributions)
             with self.world.lock:
                 slot.result = result
+                if slot.spans:
+                    self.world.collective_progress(slot)
                 self.world.wake(comm.group)
-        elif slot.result is _MISSING:
-            self.wait_for(lambda: slot.result is not _MISSING, f"{name} (waiting for the result)")
+        elif slot.result is MISSING:
+            self.wait_for(lambda: slot.result is not MISSING, f"{name} (waiting for the result)")
         return slot.result
 
     def _combine(self, comm: Communicator, name: str, signature: tuple, contribution, compute: Callable):
         """Every rank contributes; ``compute(contributions)`` runs once; every rank gets its result."""
-        slot, _ = self._enter(comm, name, signature, contribution, compute)
+        slot, _ = self._enter(comm, name, signature, contribution, compute, "result")
         try:
             self._wait_all(slot, name)
             return self._shared(comm, slot, compute, name)
@@ -226,13 +201,13 @@ class Endpoint:
             self._leave(comm, slot)
 
     def barrier(self, comm: Communicator) -> None:
-        slot, _ = self._enter(comm, "MPI_Barrier", (), None)
+        slot, _ = self._enter(comm, "MPI_Barrier", (), None, share="sync")
         self._wait_all(slot, "MPI_Barrier")
         self._leave(comm, slot)
 
     def bcast(self, comm: Communicator, root: int, data: bytes | None, nbytes: int) -> bytes:
         me = comm.rank_of[self.rank]
-        slot, _ = self._enter(comm, "MPI_Bcast", (f"root={root}",), data if me == root else None)
+        slot, _ = self._enter(comm, "MPI_Bcast", (f"root={root}",), data if me == root else None, share="root", root=root)
         if me == root:
             self._leave(comm, slot)
             return data
@@ -244,7 +219,8 @@ class Endpoint:
 
     def reduce(self, comm: Communicator, root: int, array: np.ndarray, combine, key) -> np.ndarray | None:
         me = comm.rank_of[self.rank]
-        slot, _ = self._enter(comm, "MPI_Reduce", (f"root={root}", f"op={key}", f"bytes={array.nbytes}"), array)
+        signature = (f"root={root}", f"op={key}", f"bytes={array.nbytes}")
+        slot, _ = self._enter(comm, "MPI_Reduce", signature, array, share="to_root", root=root)
         if me != root:
             self._leave(comm, slot)
             return None
@@ -282,7 +258,7 @@ class Endpoint:
 
     def gather(self, comm: Communicator, root: int, data: bytes, name: str = "MPI_Gather") -> list[bytes] | None:
         me = comm.rank_of[self.rank]
-        slot, _ = self._enter(comm, name, (f"root={root}",), data)
+        slot, _ = self._enter(comm, name, (f"root={root}",), data, share="to_root", root=root)
         if me != root:
             self._leave(comm, slot)
             return None
@@ -292,7 +268,7 @@ class Endpoint:
         return gathered
 
     def allgather(self, comm: Communicator, data: bytes, name: str = "MPI_Allgather") -> list[bytes]:
-        slot, _ = self._enter(comm, name, (), data)
+        slot, _ = self._enter(comm, name, (), data, share="all")
         self._wait_all(slot, name)
         gathered = list(slot.contributions)
         self._leave(comm, slot)
@@ -300,7 +276,8 @@ class Endpoint:
 
     def scatter(self, comm: Communicator, root: int, chunks: list[bytes] | None, name: str = "MPI_Scatter") -> bytes:
         me = comm.rank_of[self.rank]
-        slot, _ = self._enter(comm, name, (f"root={root}",), chunks if me == root else None)
+        contribution = chunks if me == root else None
+        slot, _ = self._enter(comm, name, (f"root={root}",), contribution, share="root_chunks", root=root)
         if me != root:
             self._wait_rank(slot, root, name)
         chunk = slot.contributions[root][me]
@@ -309,7 +286,7 @@ class Endpoint:
 
     def alltoall(self, comm: Communicator, chunks: list[bytes], name: str = "MPI_Alltoall") -> list[bytes]:
         me = comm.rank_of[self.rank]
-        slot, _ = self._enter(comm, name, (), chunks)
+        slot, _ = self._enter(comm, name, (), chunks, share="all_chunks")
         self._wait_all(slot, name)
         received = [contribution[me] for contribution in slot.contributions]
         self._leave(comm, slot)
@@ -355,20 +332,6 @@ def _find(queue: list[Envelope], context: int, source: int, tag: int) -> int | N
     return None
 
 
-def _complete(request: RecvRequest, source: int, tag: int, data) -> None:
-    """Fill a posted receive with a matched message (world lock held)."""
-    request.source, request.tag, request.nbytes = source, tag, len(data)
-    if len(data) > request.capacity:
-        request.error = fail(
-            ErrorClass.ERR_TRUNCATE,
-            f"message of {len(data)} bytes from rank {source} (tag {tag}) "
-            f"does not fit the receive buffer of {request.capacity} bytes",
-        )
-    else:
-        request.deliver(data)
-    request.done = True
-
-
 def _check_size(name: str, got: int, expected: int, source: int) -> None:
     if got > expected:
         raise fail(ErrorClass.ERR_TRUNCATE, f"{name}: rank {source} sent {got} bytes but this rank expects {expected}")
@@ -376,6 +339,3 @@ def _check_size(name: str, got: int, expected: int, source: int) -> None:
         detail = f"mismatched collective {name}: rank {source} sent {got} bytes but this rank expects {expected}"
         raise fail(ErrorClass.ERR_COUNT, detail)
 
-
-def _show(signature: tuple) -> str:
-    return "(" + ", ".join(str(item) for item in signature) + ")" if signature else "()"

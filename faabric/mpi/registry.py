@@ -1,23 +1,39 @@
-"""The worlds living on one host, created by rank 0's ``MPI_Init`` and found by the other ranks."""
+"""The worlds a host has ranks of: made by rank 0's ``MPI_Init``, or by the first rank of a world from elsewhere."""
 
 from __future__ import annotations
 
 import threading
 
+from faabric.mpi.network import MpiNetwork
 from faabric.mpi.world import World
 
 
 class WorldRegistry:
-    """World id -> :class:`World`, for one host (kept on the host, never global)."""
+    """World id -> :class:`World`, for one host (kept on the host, never global).
 
-    def __init__(self) -> None:
+    With a peer channel, worlds may span hosts: the registry's
+    :class:`~faabric.mpi.network.MpiNetwork` carries their traffic.
+    """
+
+    def __init__(self, peers=None) -> None:
         self._worlds: dict[int, World] = {}
         self._lock = threading.Lock()
+        self.network = MpiNetwork(peers, self) if peers is not None else None
 
     def create(self, world_id: int, size: int, timeout: float) -> World:
+        """A new world whose home is this host."""
         with self._lock:
-            world = self._worlds[world_id] = World(world_id, size, timeout)
+            world = self._worlds[world_id] = World(world_id, size, timeout, self.network)
             return world
+
+    def join(self, world_id: int, size: int, timeout: float, home: str) -> tuple[World, bool]:
+        """This host's part of a world whose home is at ``home``; whether it was made now."""
+        with self._lock:
+            world = self._worlds.get(world_id)
+            if world is not None:
+                return world, False
+            world = self._worlds[world_id] = World(world_id, size, timeout, self.network, home)
+            return world, True
 
     def get(self, world_id: int) -> World | None:
         return self._worlds.get(world_id)
@@ -28,11 +44,3 @@ class WorldRegistry:
 
     def __len__(self) -> int:
         return len(self._worlds)
-
-
-def registry_of(host) -> WorldRegistry:
-    """The host's registry, created on first use and kept as ``host.mpi_worlds``."""
-    registry = getattr(host, "mpi_worlds", None)
-    if registry is None:
-        registry = vars(host).setdefault("mpi_worlds", WorldRegistry())
-    return registry

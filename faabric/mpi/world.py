@@ -15,6 +15,14 @@ the wait is hopeless:
   ranks raise :class:`~faabric.exceptions.MpiDeadlockError` listing what
   each rank waits for.
 * **timeout**: no wait lasts longer than the MPI timeout.
+
+A world may span hosts. Each host then has its own :class:`World` for the
+ranks it runs, linked by the host's :class:`~faabric.mpi.network.MpiNetwork`:
+the world's *home* (rank 0's host) learns where every rank runs as the ranks
+join, and tells every host (the *map*); ``MPI_Init`` returns once the map is
+known. Messages to a rank on another host travel over the network; a failure
+anywhere aborts the world on every host. Deadlocks across hosts end with the
+MPI timeout.
 """
 
 from __future__ import annotations
@@ -27,17 +35,28 @@ from typing import Callable, ContextManager
 
 from faabric.exceptions import FaabricError, MpiDeadlockError, MpiError, MpiWorldFailedError
 from faabric.mpi.communicators import Communicator
+from faabric.mpi.errors import ErrorClass, fail
 
 DEADLOCK_CHECK_SECONDS = 0.1
+ANY_SOURCE = -2
+ANY_TAG = -1
+MISSING = object()  # a contribution or result not there yet
 
 
 class World:
-    """The shared state of one MPI world on one host."""
+    """The shared state of one MPI world on one host.
 
-    def __init__(self, world_id: int, size: int, timeout: float) -> None:
+    ``network`` links the world's hosts (None: every rank runs here);
+    ``home`` is the network address of rank 0's host, or "" on that host.
+    """
+
+    def __init__(self, world_id: int, size: int, timeout: float, network=None, home: str = "") -> None:
         self.id = world_id
         self.size = size
         self.timeout = timeout
+        self.network = network
+        self.home = home
+        self.address = network.address if network is not None else ""
         self.lock = threading.Lock()
         self.doorbells = [threading.Lock() for _ in range(size)]  # locked: nobody has rung since the rank looked
         self.mailboxes = [Mailbox() for _ in range(size)]
@@ -49,12 +68,59 @@ class World:
         self.joined: set[int] = set()
         self.departed: set[int] = set()
         self.failure: tuple[int, FaabricError] | None = None
+        # Where the ranks run: known once every rank has joined (the map).
+        self.addresses: list[str | None] = [None] * size
+        self.local = [True] * size
+        self.mapped = False
+        self._ordinal = 0  # this host's place among the world's hosts: keeps context ids unique
+        self.slots: dict[tuple[int, int], object] = {}  # (context, sequence) -> collective in progress
+        self.sync_sends: dict[int, "SendRequest"] = {}  # synchronous sends to other hosts awaiting their match
+        self._sync_ids = itertools.count(1)
+        self.on_empty: Callable[[], None] | None = None  # called once every local rank has departed
 
     # Membership -------------------------------------------------------------
 
     def join(self, rank: int) -> None:
+        """Rank ``rank`` runs on this host and has called ``MPI_Init``."""
         with self.lock:
             self.joined.add(rank)
+            self.addresses[rank] = self.address
+            if not self.home:
+                self._map_if_complete()
+        if self.home:
+            self.network.send_join(self.home, self.id, rank)
+
+    def joined_remotely(self, rank: int, address: str) -> None:
+        """(Home only) rank ``rank`` has joined on the host at ``address``."""
+        with self.lock:
+            self.addresses[rank] = address
+            if self.failure is not None:  # it missed the news
+                self.network.send_abort(address, self.id, *self.failure)
+            self._map_if_complete()
+
+    def _map_if_complete(self) -> None:
+        if self.mapped or None in self.addresses:
+            return
+        self._set_map(self.addresses)
+        for address in self.hosts():
+            self.network.send_map(address, self.id, self.addresses)
+
+    def set_map(self, addresses: list[str]) -> None:
+        """(Other hosts) the home's map of where every rank runs."""
+        with self.lock:
+            if not self.mapped:
+                self._set_map(list(addresses))
+
+    def _set_map(self, addresses: list[str]) -> None:
+        self.addresses = addresses
+        self.local = [address == self.address for address in addresses]
+        self._ordinal = list(dict.fromkeys(addresses)).index(self.address)
+        self.mapped = True
+        self._wake_all()
+
+    def hosts(self) -> list[str]:
+        """The addresses of the other hosts this world is known to run on."""
+        return [a for a in dict.fromkeys(self.addresses) if a is not None and a != self.address]
 
     def depart(self, rank: int) -> None:
         """Rank ``rank`` finalized or finished: it will never send or receive again."""
@@ -64,26 +130,43 @@ class World:
             self.departed.add(rank)
             self.mailboxes[rank].posted.clear()  # its buffers may belong to the next call
             self._wake_all()
+            on_empty = self.on_empty if self.home and self._no_local_ranks_left() else None
+            if on_empty is not None:
+                self.on_empty = None
+        if on_empty is not None:
+            on_empty()
+
+    def _no_local_ranks_left(self) -> bool:
+        if self.mapped:
+            return all(rank in self.departed for rank in range(self.size) if self.local[rank])
+        return self.failure is not None and self.joined <= self.departed
 
     @property
     def finished(self) -> bool:
         return len(self.departed) == self.size
 
     def new_context(self) -> int:
-        """A fresh communicator context id (call with the lock held)."""
-        return next(self._contexts)
+        """A fresh communicator context id, unique across the world's hosts."""
+        return next(self._contexts) << 8 | self._ordinal
 
     # Failure ----------------------------------------------------------------
 
-    def abort(self, rank: int, error: FaabricError) -> None:
-        """Fail the world because of ``rank``'s ``error``; wake every waiting rank."""
-        with self.lock:
-            self._abort_locked(rank, error)
+    def abort(self, rank: int, error: FaabricError, tell_others: bool = True) -> None:
+        """Fail the world because of ``rank``'s ``error``; wake every waiting rank.
 
-    def _abort_locked(self, rank: int, error: FaabricError) -> None:
+        The world's other hosts hear of it too (the home passes on what it
+        hears, since another host may not know the map yet).
+        """
+        with self.lock:
+            self._abort_locked(rank, error, tell_others or not self.home)
+
+    def _abort_locked(self, rank: int, error: FaabricError, tell_others: bool = True) -> None:
         if self.failure is None:
             self.failure = (rank, error)
             self._wake_all()
+            if tell_others and self.network is not None:
+                for address in self.hosts() or ([self.home] if self.home else []):
+                    self.network.send_abort(address, self.id, rank, error)
 
     def failure_for(self, rank: int) -> MpiError:
         """The error a rank raises once the world has failed."""
@@ -107,6 +190,139 @@ class World:
                 doorbell = self.doorbells[rank]
                 if doorbell.locked():
                     doorbell.release()
+
+    # Point to point -----------------------------------------------------------
+
+    def deliver(self, dest: int, context: int, source: int, tag: int, data, synchronous, owned: bool) -> None:
+        """Hand a message to rank ``dest`` (lock held): into a matching posted receive, else its mailbox.
+
+        ``synchronous`` is the sender's request if it waits for the match (a
+        :class:`SendRequest` on this host, a :class:`RemoteSend` on another);
+        ``owned`` says ``data`` may be kept as it is rather than copied.
+        """
+        box = self.mailboxes[dest]
+        for index, posted in enumerate(box.posted):
+            if (
+                posted.context == context
+                and (posted.want_source == source or posted.want_source == ANY_SOURCE)
+                and (posted.want_tag == tag or posted.want_tag == ANY_TAG)
+            ):
+                del box.posted[index]
+                complete_receive(posted, source, tag, data)
+                if synchronous is not None:
+                    self.matched(synchronous)
+                self.wake((dest,))
+                return
+        box.unexpected.append(Envelope(context, source, tag, data if owned else bytes(data), synchronous))
+        self.wake((dest,))
+
+    def matched(self, synchronous: "SendRequest | RemoteSend") -> None:
+        """A synchronous send's message met its receive: complete the send, wherever it runs (lock held)."""
+        if isinstance(synchronous, RemoteSend):
+            self.network.send_ack(synchronous.address, self.id, synchronous.sync_id)
+        else:
+            synchronous.done = True
+            self.wake((synchronous.owner,))
+
+    def register_sync(self, request: "SendRequest") -> int:
+        """An id under which another host acknowledges ``request``'s match (lock held)."""
+        sync_id = next(self._sync_ids)
+        self.sync_sends[sync_id] = request
+        return sync_id
+
+    def acknowledged(self, sync_id: int) -> None:
+        """Another host matched the synchronous send ``sync_id``."""
+        with self.lock:
+            request = self.sync_sends.pop(sync_id, None)
+            if request is not None:
+                request.done = True
+                self.wake((request.owner,))
+
+    # Collectives --------------------------------------------------------------
+
+    def slot(self, key: tuple[int, int], group: tuple[int, ...], name: str, signature: tuple, first_rank: int,
+             share: str, root: int) -> "Slot":
+        """The collective ``key`` (context, sequence) on this host, made on first use (lock held).
+
+        Raises:
+            MpiError: the collective does not match what other ranks called.
+        """
+        slot = self.slots.get(key)
+        if slot is None:
+            local = self.local
+            members = [index for index, world_rank in enumerate(group) if local[world_rank]]
+            coordinator = self.addresses[group[0]] or ""
+            slot = self.slots[key] = Slot(key, group, name, signature, first_rank, share, root, members, coordinator)
+        elif (slot.name, slot.signature) != (name, signature):
+            raise fail(
+                ErrorClass.ERR_OTHER,
+                f"mismatched collective: rank {first_rank} called {name}{_show(signature)} but rank "
+                f"{slot.first_rank} called {slot.name}{_show(slot.signature)} (ranks in the communicator)",
+            )
+        return slot
+
+    def collective_progress(self, slot: "Slot") -> None:
+        """Pass a collective spanning hosts along (lock held).
+
+        Other hosts send their ranks' contributions to the coordinator (the
+        host of the communicator's rank 0) in one bundle once all have
+        arrived; the coordinator, once it has everything (and the result, if
+        the collective computes one), sends each host what its ranks need.
+        """
+        if not slot.spans or slot.sent:
+            return
+        if slot.coordinator != self.address:
+            if slot.local_arrived == len(slot.members):
+                slot.sent = True
+                given = {index: slot.contributions[index] for index in slot.members}
+                self.network.send_bundle(slot.coordinator, self.id, slot, given)
+        elif slot.arrived == len(slot.contributions) and (slot.share != "result" or slot.result is not MISSING):
+            slot.sent = True
+            for address, members in slot.remote_hosts(self.addresses).items():
+                payload = slot.completion_for(members)
+                if payload is not None:
+                    self.network.send_completion(address, self.id, slot.key, payload)
+
+    def bundle_arrived(self, key, group, name, signature, share, root, given: dict) -> None:
+        """(Coordinator) another host's ranks' contributions to a collective."""
+        with self.lock:
+            if self.failure is not None:
+                return
+            first = min(given)
+            try:
+                slot = self.slot(key, group, name, signature, first, share, root)
+            except MpiError as error:
+                self._abort_locked(group[first], error)
+                return
+            for index, contribution in given.items():
+                slot.contributions[index] = contribution
+            slot.arrived += len(given)
+            self.collective_progress(slot)
+            self._retire_if_done(slot)
+            self.wake(group)
+
+    def completion_arrived(self, key, payload: dict) -> None:
+        """(Other hosts) what this host's ranks need of a finished collective."""
+        with self.lock:
+            slot = self.slots.get(key)
+            if slot is None:
+                return
+            for index, contribution in payload.get("given", {}).items():
+                slot.contributions[index] = contribution
+            slot.arrived = len(slot.contributions)
+            if "result" in payload:
+                slot.result, slot.claimed = payload["result"], True
+            self.wake(slot.group)
+
+    def leave(self, slot: "Slot") -> None:
+        """One of this host's ranks is done with ``slot``."""
+        with self.lock:
+            slot.left += 1
+            self._retire_if_done(slot)
+
+    def _retire_if_done(self, slot: "Slot") -> None:
+        if slot.left == len(slot.members) and (slot.sent or not slot.spans):
+            self.slots.pop(slot.key, None)
 
     # Waiting ----------------------------------------------------------------
 
@@ -189,7 +405,7 @@ class Envelope:
 
     __slots__ = ("context", "source", "tag", "data", "synchronous")
 
-    def __init__(self, context: int, source: int, tag: int, data: bytes, synchronous: "SendRequest | None") -> None:
+    def __init__(self, context: int, source: int, tag: int, data, synchronous: "SendRequest | RemoteSend | None") -> None:
         self.context, self.source, self.tag, self.data, self.synchronous = context, source, tag, data, synchronous
 
 
@@ -208,10 +424,20 @@ class Request:
 
 
 class SendRequest(Request):
-    __slots__ = ()
+    __slots__ = ("owner",)
 
-    def __init__(self) -> None:  # the hot path: no super() chain
+    def __init__(self, owner: int) -> None:  # the hot path: no super() chain
         self.kind, self.done, self.source, self.tag, self.nbytes, self.error = "send", False, -1, -1, 0, None
+        self.owner = owner
+
+
+class RemoteSend:
+    """A synchronous send from another host, acknowledged there once matched here."""
+
+    __slots__ = ("address", "sync_id")
+
+    def __init__(self, address: str, sync_id: int) -> None:
+        self.address, self.sync_id = address, sync_id
 
 
 class RecvRequest(Request):
@@ -235,3 +461,86 @@ class Mailbox:
     def __init__(self) -> None:
         self.unexpected: list[Envelope] = []
         self.posted: list[RecvRequest] = []
+
+
+class Slot:
+    """One collective call on one communicator, as this host sees it.
+
+    ``share`` says what the ranks take from others' contributions, which
+    decides what crosses hosts: ``sync`` nothing (a barrier), ``root`` the
+    root's contribution, ``to_root`` everything for the root only, ``all``
+    everything, ``result`` the one result computed from everything.
+    A ``_chunks`` suffix (scatter, alltoall) marks contributions that are
+    lists of per-rank chunks: they are cut down to the receiving host's ranks.
+    """
+
+    __slots__ = (
+        "key", "group", "name", "signature", "first_rank", "share", "root", "members", "coordinator", "spans",
+        "contributions", "arrived", "local_arrived", "left", "result", "claimed", "sent", "chunked", "spec",
+    )
+
+    def __init__(self, key, group, name, signature, first_rank, share, root, members, coordinator) -> None:
+        self.key, self.group, self.name, self.signature, self.first_rank = key, group, name, signature, first_rank
+        self.spec, self.root = share, root
+        self.share, self.chunked = share.removesuffix("_chunks"), share.endswith("_chunks")
+        self.members = members  # this host's ranks (communicator ranks) in the communicator
+        self.coordinator = coordinator
+        self.spans = len(members) != len(group)
+        self.contributions: list = [MISSING] * len(group)
+        self.arrived = 0
+        self.local_arrived = 0
+        self.left = 0
+        self.result = MISSING
+        self.claimed = False
+        self.sent = False  # bundle (other hosts) or completions (coordinator) sent
+
+    def remote_hosts(self, addresses: list) -> dict[str, list[int]]:
+        """Other hosts of the communicator and their ranks in it."""
+        mine = set(self.members)
+        hosts: dict[str, list[int]] = {}
+        for index, world_rank in enumerate(self.group):
+            if index not in mine:
+                hosts.setdefault(addresses[world_rank], []).append(index)
+        return hosts
+
+    def completion_for(self, members: list[int]) -> dict | None:
+        """What a host whose ranks are ``members`` needs once everything has arrived (None: nothing)."""
+        share, wanted = self.share, set(members)
+        if share == "sync":
+            return {}
+        if share == "result":
+            return {"result": self.result}
+        if share == "root":
+            sources = [] if self.root in wanted else [self.root]
+        elif share == "to_root":
+            if self.root not in wanted:
+                return None
+            sources = [index for index in range(len(self.group)) if index not in wanted]
+        else:
+            sources = [index for index in range(len(self.group)) if index not in wanted]
+        if not sources:
+            return None
+        return {"given": {index: self._cut(self.contributions[index], wanted) for index in sources}}
+
+    def _cut(self, contribution, wanted: set[int]):
+        if not self.chunked or contribution is None:
+            return contribution
+        return tuple(chunk if index in wanted else None for index, chunk in enumerate(contribution))
+
+
+def complete_receive(request: RecvRequest, source: int, tag: int, data) -> None:
+    """Fill a posted receive with a matched message (world lock held)."""
+    request.source, request.tag, request.nbytes = source, tag, len(data)
+    if len(data) > request.capacity:
+        request.error = fail(
+            ErrorClass.ERR_TRUNCATE,
+            f"message of {len(data)} bytes from rank {source} (tag {tag}) "
+            f"does not fit the receive buffer of {request.capacity} bytes",
+        )
+    else:
+        request.deliver(data)
+    request.done = True
+
+
+def _show(signature: tuple) -> str:
+    return "(" + ", ".join(str(item) for item in signature) + ")" if signature else "()"

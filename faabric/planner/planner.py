@@ -12,6 +12,7 @@ import asyncio
 import collections
 import dataclasses
 import logging
+import time
 from typing import Protocol
 
 from faabric.exceptions import CallTimeoutError, HostLostError, SchedulingError, UnknownCallError
@@ -54,7 +55,7 @@ class Planner:
         self._hosts: dict[str, _HostRecord] = {}
         self._queue: collections.deque[Message] = collections.deque()
         self._pinned: dict[str, collections.deque[Message]] = {}  # host id -> calls waiting for it
-        self._running: dict[int, str] = {}  # message id -> host id
+        self._running: dict[int, tuple[str, Message]] = {}  # message id -> (host id, the call)
         self._queued_ids: set[int] = set()
         self._results: collections.OrderedDict[int, Message] = collections.OrderedDict()
         self._results_kept = results_kept
@@ -78,13 +79,13 @@ class Planner:
         """Forget a host; its running calls fail with :class:`HostLostError`."""
         if self._hosts.pop(host_id, None) is None:
             return
-        lost = [message_id for message_id, host in self._running.items() if host == host_id]
+        lost = [message for host, message in self._running.values() if host == host_id]
         level = logging.WARNING if lost else logging.INFO
         log.log(level, "host %s removed (%s); %d running calls lost", host_id, reason, len(lost))
         error = HostLostError(host_id, reason).to_wire()
-        for message_id in lost:
-            del self._running[message_id]
-            self._store(Message(id=message_id, app_id=0, user="", function="", error=error, executed_host=host_id))
+        for message in lost:
+            del self._running[message.id]
+            self._store(dataclasses.replace(message, error=error, executed_host=host_id, finish_ns=time.time_ns()))
         for message in self._pinned.pop(host_id, ()):
             self._queued_ids.discard(message.id)
             message.error, message.finish_ns = error, 1
@@ -95,12 +96,17 @@ class Planner:
     def submit(self, messages: list[Message]) -> None:
         """Queue calls; they start as soon as slots are free.
 
-        A call with ``pin_host`` set waits for a slot on that host only (an MPI
-        world's ranks stay with rank 0); if the host is not in the cluster, the
-        call fails with :class:`HostLostError`.
+        A call with ``pin_host`` set waits for a slot on that host only; if the
+        host is not in the cluster, the call fails with :class:`HostLostError`.
+        A call with ``prefer_host`` starts there if it has a free slot now (an
+        MPI world's ranks near rank 0), else goes where the policy says.
         """
+        preferred: dict[str, list[Message]] = {}
         for message in messages:
-            if message.pin_host:
+            record = self._hosts.get(message.prefer_host) if message.prefer_host else None
+            if record is not None and record.used + len(preferred.get(message.prefer_host, ())) < record.slots:
+                preferred.setdefault(message.prefer_host, []).append(message)
+            elif message.pin_host:
                 if message.pin_host not in self._hosts:
                     lost = HostLostError(message.pin_host, "the call is pinned to a host not in the cluster")
                     message.error, message.finish_ns = lost.to_wire(), 1
@@ -110,6 +116,8 @@ class Planner:
             else:
                 self._queue.append(message)
             self._queued_ids.add(message.id)
+        for host_id, batch in preferred.items():
+            self._start(host_id, batch)
         self._dispatch()
 
     def _dispatch(self) -> None:
@@ -133,14 +141,14 @@ class Planner:
             return
         for message in batch:
             self._queued_ids.discard(message.id)
-            self._running[message.id] = host_id
+            self._running[message.id] = (host_id, message)
         record = self._hosts[host_id]
         record.used += len(batch)
         record.handle.execute(batch)
 
     def set_result(self, message: Message) -> None:
         """Record a finished call, free its slot and wake whoever waits for it."""
-        host_id = self._running.pop(message.id, None)
+        host_id, _ = self._running.pop(message.id, (None, None))
         record = self._hosts.get(host_id) if host_id else None
         if record is not None:
             record.used -= 1
@@ -216,6 +224,10 @@ class Planner:
                     waiting.remove(entry)
                 if not waiting:
                     del registry[key]
+
+    def capacity(self) -> int:
+        """How many calls the cluster's hosts can run at once."""
+        return sum(record.slots for record in self._hosts.values())
 
     def statistics(self) -> PlannerStatistics:
         return PlannerStatistics(

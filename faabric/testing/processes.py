@@ -110,7 +110,7 @@ class ProcessCluster:
         worker = Process(
             name,
             [sys.executable, "-m", "faabric", "worker", "--planner", self.address, "--slots", str(self._slots),
-             "--advertise", name],
+             "--advertise", name, "--peer-bind", "127.0.0.1", "--peer-address", "127.0.0.1"],
             self._env(name), self.root / f"{name}.log",
         )
         line = worker.wait_for_line("worker ready")

@@ -135,7 +135,7 @@ async def test_the_world_is_forgotten_once_every_rank_has_finished(cluster, mpi_
     assert len(registry) == 0
 
 
-async def test_ranks_stay_on_rank_zeros_host_when_the_cluster_has_several(config, mpi_wasm):
+async def test_ranks_stay_on_rank_zeros_host_while_it_has_room(config, mpi_wasm):
     from faabric.cluster import LocalCluster
 
     async with LocalCluster(hosts=2, config=dataclasses.replace(config, slots=2)) as cluster:
@@ -144,11 +144,11 @@ async def test_ranks_stay_on_rank_zeros_host_when_the_cluster_has_several(config
     assert len({rank.host for rank in result.ranks}) == 1
 
 
-async def test_a_world_larger_than_one_hosts_slots_fails_clearly_instead_of_hanging(config, mpi_wasm):
+async def test_a_world_larger_than_the_cluster_fails_clearly_instead_of_hanging(config, mpi_wasm):
     from faabric.cluster import LocalCluster
 
     async with LocalCluster(hosts=2, config=dataclasses.replace(config, slots=2)) as cluster:
-        result = await run_world(cluster, mpi_wasm("ring"), 4)
+        result = await run_world(cluster, mpi_wasm("ring"), 5)
     assert isinstance(result.error, MpiError)
-    assert "needs 4 slots on one host" in result.error.detail
+    assert "a world of 5 ranks needs 5 slots; the cluster has 4" in result.error.detail
     assert result.error.function == "MPI_Init"

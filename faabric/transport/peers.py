@@ -1,0 +1,116 @@
+"""Host-to-host channels for the hot path (MPI messages between ranks on different hosts).
+
+A :class:`PeerChannel` sends multipart messages to another host's channel by
+address and hands the messages it receives to a handler, on a thread of its
+own: nothing here touches the event loop, so a rank's thread sends straight
+from its host call and a message reaches the receiving rank with one thread
+hand-off. Messages from one channel to another arrive in the order sent.
+
+* :class:`~faabric.transport.zmq_peers.ZmqPeers`: a PULL socket bound on the
+  worker's peer port and one PUSH socket per destination, between processes.
+* :class:`InProcessPeers` on a :class:`Switchboard`: the same behaviour for
+  the embedded runtime's hosts sharing one process.
+
+Every message is ``[topic, header, *payload]``; a channel routes it to the
+handler registered for its topic. Messages that cannot be routed or handled
+are dropped with a log line; the channel keeps serving.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+from typing import Callable, Sequence
+
+from faabric.exceptions import TransportError
+
+log = logging.getLogger(__name__)
+Handler = Callable[[list], None]  # handler(parts after the topic), on the channel's receiver thread
+_STOP = object()
+
+
+class PeerChannel:
+    """Send to other hosts' channels; receive on a thread of this channel's own."""
+
+    address = ""
+
+    def __init__(self) -> None:
+        self._handlers: dict[bytes, Handler] = {}
+
+    def on(self, topic: bytes, handler: Handler) -> None:
+        """Route messages whose first part is ``topic`` to ``handler``."""
+        self._handlers[topic] = handler
+
+    def send(self, address: str, topic: bytes, parts: Sequence) -> None:
+        """Send ``[topic, *parts]`` (bytes-like, copied before this returns) to the channel at ``address``."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _dispatch(self, parts: list) -> None:
+        if not parts:
+            return
+        handler = self._handlers.get(bytes(parts[0]))
+        if handler is None:
+            log.warning("dropped a peer message with unknown topic %r", bytes(parts[0])[:32])
+            return
+        try:
+            handler(parts[1:])
+        except Exception:  # noqa: BLE001 - one bad message must not stop the channel
+            log.exception("handling a peer message on %r failed; dropped it", bytes(parts[0]))
+
+
+class Switchboard:
+    """The embedded runtime's network: in-process peer channels found by address."""
+
+    def __init__(self) -> None:
+        self._channels: dict[str, InProcessPeers] = {}
+        self._numbers = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def channel(self) -> "InProcessPeers":
+        """A new channel with an address of its own on this switchboard."""
+        with self._lock:
+            address = f"inproc://host-{next(self._numbers)}"
+            channel = self._channels[address] = InProcessPeers(self, address)
+            return channel
+
+    def find(self, address: str) -> "InProcessPeers":
+        channel = self._channels.get(address)
+        if channel is None:
+            raise TransportError(address, "no such peer on this switchboard")
+        return channel
+
+    def forget(self, address: str) -> None:
+        with self._lock:
+            self._channels.pop(address, None)
+
+
+class InProcessPeers(PeerChannel):
+    """A peer channel between hosts of one process: a queue and a receiver thread per channel."""
+
+    def __init__(self, switchboard: Switchboard, address: str) -> None:
+        super().__init__()
+        self.address = address
+        self._switchboard = switchboard
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._receiver = threading.Thread(target=self._receive, name=f"peers {address}", daemon=True)
+        self._receiver.start()
+
+    def send(self, address: str, topic: bytes, parts: Sequence) -> None:
+        self._switchboard.find(address)._inbox.put([topic, *(bytes(part) for part in parts)])
+
+    def _receive(self) -> None:
+        while True:
+            parts = self._inbox.get()
+            if parts is _STOP:
+                return
+            self._dispatch(parts)
+
+    def close(self) -> None:
+        self._switchboard.forget(self.address)
+        self._inbox.put(_STOP)
+        self._receiver.join(5)
