@@ -16,7 +16,7 @@ import inspect
 import logging
 import time
 
-from faabric.exceptions import FaabricError, MpiAbortError, MpiError
+from faabric.exceptions import FaabricError, MpiAbortError, MpiError, MpiWorldFailedError
 from faabric.mpi import communicators as groups
 from faabric.mpi.errors import ErrorClass, fail
 from mpi_shim import abi
@@ -79,6 +79,7 @@ def _init(call, thread_level: int) -> RankState:
             call.context.on_finish(lambda: world.depart(rank))
     world.join(rank)
     world.wait_until(rank, lambda: world.mapped, "MPI_Init (waiting for every rank to start)", host.pool.blocking)
+    world.initialized(rank)
     state = RankState(call, world, rank, thread_level)
     call.scratch[STATE_KEY] = state
     return state
@@ -134,13 +135,19 @@ def _watch_from_afar(host, registry, world, root_call: int) -> None:
     """(Another host of the world) fail it here if rank 0 fails, e.g. with its host lost; forget it once
     this host's ranks have finished."""
 
+    def fail(error: FaabricError) -> None:
+        if isinstance(error, MpiWorldFailedError):  # rank 0 stopped because of another rank: name that one
+            world.abort(error.failed_rank, FaabricError(error.reason), tell_others=False)
+        else:
+            world.abort(0, error, tell_others=False)
+
     async def watch_root() -> None:
         try:
             message = await host.planner.wait_result(root_call)
             if message.error:
-                world.abort(0, FaabricError.from_wire(message.error), tell_others=False)
+                fail(FaabricError.from_wire(message.error))
         except FaabricError as error:
-            world.abort(0, error, tell_others=False)
+            fail(error)
 
     def forget() -> None:
         registry.remove(world.id)

@@ -122,6 +122,8 @@ def _complete_done(state, active, requests_ptr, outcount_ptr, indices_ptr, statu
 
 
 def _check_failure(state: RankState) -> None:
+    """Take in messages from other hosts (a test must see them), then fail if the world has."""
+    state.world.progress(state.rank)
     if state.world.failure is not None:
         raise state.world.failure_for(state.rank)
 

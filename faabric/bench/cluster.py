@@ -1,13 +1,18 @@
 """``faabric bench cluster``: a planner and workers as real processes on loopback.
 
 Measures cluster start-up, the planner round trip beside a raw pyzmq
-DEALER/ROUTER round trip in this process, and no-op invoke latency and
-throughput through the planner to worker processes.
+DEALER/ROUTER round trip in this process, no-op invoke latency and
+throughput through the planner to worker processes, and MPI ping-pong
+between two ranks on two worker processes (``mpi_bench.c pingpong``, as in
+``faabric bench mpi``) beside raw pyzmq round trips of the same sizes to
+an echo in another process (the same process boundary the ranks cross).
 """
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -52,6 +57,54 @@ def _raw_zmq_round_trips(count: int, size: int) -> list[float]:
     return sorted(times)
 
 
+_ECHO_PROCESS = """
+import sys, zmq
+context = zmq.Context()
+pull = context.socket(zmq.PULL)
+print(pull.bind_to_random_port("tcp://127.0.0.1"), flush=True)
+push = context.socket(zmq.PUSH)
+push.connect(sys.stdin.readline().strip())
+while True:
+    message = pull.recv_multipart()
+    if message == [b"stop"]:
+        break
+    push.send_multipart(message)
+"""
+
+
+def _raw_zmq_round_trips_between_processes(count: int, size: int) -> list[float]:
+    """Round trips (µs) to an echo in another process over PUSH/PULL on loopback TCP: the raw cost of a hop
+    between two hosts, the way MPI messages travel between workers (two-part messages, the bytes as the second)."""
+    context = zmq.Context()
+    pull = context.socket(zmq.PULL)
+    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    echo = subprocess.Popen([sys.executable, "-c", _ECHO_PROCESS], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    with echo:
+        push = context.socket(zmq.PUSH)
+        push.connect(f"tcp://127.0.0.1:{echo.stdout.readline().strip()}")
+        echo.stdin.write(f"tcp://127.0.0.1:{port}\n")
+        echo.stdin.flush()
+        header, payload = b"h" * 16, b"x" * size
+        times = []
+        for round_trip in range(count + count // 10):
+            began = time.perf_counter()
+            push.send_multipart([header, payload])
+            pull.recv_multipart()
+            if round_trip >= count // 10:  # the first tenth warms up
+                times.append((time.perf_counter() - began) * 1e6)
+        push.send_multipart([b"stop"])
+        echo.stdin.close()
+        try:
+            echo.wait(10)
+        finally:
+            if echo.poll() is None:
+                echo.kill()
+            push.close(0)
+            pull.close(0)
+            context.term()
+    return sorted(times)
+
+
 async def _measure(cluster_address: str, pings: int, calls: int, size: int) -> dict:
     from faabric.client import connect
 
@@ -80,7 +133,38 @@ async def _measure(cluster_address: str, pings: int, calls: int, size: int) -> d
     return results
 
 
-def run_cluster(workers: int, slots: int, pings: int, calls: int, size: int) -> Report:
+async def _mpi_ping_pong(address: str, wasm: Path, iterations: int) -> dict[str, float]:
+    from faabric.bench.mpi import parse_key_values
+    from faabric.client import connect
+
+    async with connect(address) as cluster:
+        await cluster.upload("bench", "mpi_bench", wasm)
+        result = await cluster.invoke(
+            "bench", "mpi_bench", cmdline=f"pingpong {iterations}", mpi_world_size=2, timeout=600
+        )
+    if len({rank.host for rank in result.ranks}) != 2:
+        raise RuntimeError("the two ranks did not land on two workers")
+    return parse_key_values(result.stdout.decode())
+
+
+def _mpi_across_hosts(root: Path, iterations: int) -> dict[str, float]:
+    """One-way times (µs) of ``mpi_bench pingpong`` with its two ranks on two worker processes."""
+    import uvloop
+
+    from faabric.bench.mpi import SOURCE
+    from granules.toolchain import compile_wasm
+
+    wasm = compile_wasm([SOURCE], root / "mpi_bench.wasm")
+    pair = ProcessCluster(root / "pair", workers=2, slots=1)
+    (root / "pair").mkdir()
+    pair.start()
+    try:
+        return uvloop.run(_mpi_ping_pong(pair.address, wasm, iterations))
+    finally:
+        pair.stop()
+
+
+def run_cluster(workers: int, slots: int, pings: int, calls: int, size: int, mpi_iterations: int) -> Report:
     import uvloop
 
     report = Report("cluster", {"workers": workers, "slots": slots, "pings": pings, "calls": calls, "bytes": size})
@@ -93,8 +177,11 @@ def run_cluster(workers: int, slots: int, pings: int, calls: int, size: int) -> 
             measured = uvloop.run(_measure(cluster.address, pings, calls, size))
         finally:
             cluster.stop()
+        mpi = _mpi_across_hosts(Path(tmp), mpi_iterations)
     raw = _raw_zmq_round_trips(pings, size)
     raw_p50 = percentile(raw, 50)
+    raw_small = percentile(_raw_zmq_round_trips_between_processes(pings, 8), 50)
+    raw_large = percentile(_raw_zmq_round_trips_between_processes(max(20, mpi_iterations // 50), 1 << 20), 50)
 
     report.add("start_up_s", f"cluster start-up (planner + {workers} workers, ready)", start_up, "s")
     report.add("raw_zmq_rtt_p50_us", f"baseline: raw pyzmq DEALER/ROUTER round trip, {size} B, p50", raw_p50, "µs")
@@ -108,7 +195,21 @@ def run_cluster(workers: int, slots: int, pings: int, calls: int, size: int) -> 
     report.add("invoke_calls_per_s", f"no-op throughput, batch of {calls:,} over {workers} workers",
                calls / measured["batch_s"], "calls/s", better=HIGHER)
     report.add("errors", "failed calls (should be 0)", measured["errors"], "calls")
-    report.note("cross-host MPI ping-pong and 1 MiB bandwidth: not measured yet (MPI worlds do not span hosts yet)")
+    report.add("raw_zmq_rtt_8b_p50_us", "baseline: raw pyzmq PUSH/PULL round trip to another process, 8 B, p50",
+               raw_small, "µs")
+    report.add(
+        "mpi_rtt_8b_us", "MPI ping-pong round trip between 2 worker processes, 8 B", 2 * mpi["pingpong_8"], "µs",
+        target=1.5 * raw_small, anchor="raw pyzmq round trip", anchor_value=raw_small,
+    )
+    megabyte = 1 << 20
+    raw_bandwidth = 2 * megabyte / raw_large  # bytes per µs = MB/s
+    report.add("raw_zmq_bandwidth_1mib_mb_s", "baseline: raw pyzmq 1 MiB round trips to another process",
+               raw_bandwidth, "MB/s", better=HIGHER)
+    report.add(
+        "mpi_bandwidth_1mib_mb_s", "MPI ping-pong bandwidth between 2 worker processes, 1 MiB",
+        megabyte / mpi[f"pingpong_{megabyte}"], "MB/s", better=HIGHER,
+        anchor="raw pyzmq 1 MiB round trips", anchor_value=raw_bandwidth,
+    )
     return report
 
 
@@ -119,6 +220,8 @@ def run_cluster(workers: int, slots: int, pings: int, calls: int, size: int) -> 
 @click.option("--pings", default=2000, show_default=True, type=click.IntRange(10))
 @click.option("--calls", default=3000, show_default=True, type=click.IntRange(1))
 @click.option("--bytes", "size", default=64, show_default=True, type=click.IntRange(0))
-def cluster_command(json_output, workers, slots, pings, calls, size) -> None:
-    """Cluster start-up, planner round trips and invoke rates with real processes."""
-    run_cluster(workers, slots, pings, calls, size).emit(json_output)
+@click.option("--mpi-iterations", default=2000, show_default=True, type=click.IntRange(10),
+              help="Ping-pong round trips per message size between two worker processes.")
+def cluster_command(json_output, workers, slots, pings, calls, size, mpi_iterations) -> None:
+    """Cluster start-up, planner round trips, invoke rates and MPI between hosts, with real processes."""
+    run_cluster(workers, slots, pings, calls, size, mpi_iterations).emit(json_output)

@@ -31,7 +31,8 @@ BANDWIDTH_TARGET_RATIO = 0.5  # 1 MiB: at least half the native bandwidth
 KERNEL_TARGET_RATIO = 1.3  # kernels: at most 1.3x native time
 
 
-def _parse(stdout: str) -> dict[str, float]:
+def parse_key_values(stdout: str) -> dict[str, float]:
+    """The ``key value`` lines a benchmark kernel printed."""
     values = {}
     for line in stdout.splitlines():
         key, _, value = line.partition(" ")
@@ -46,7 +47,7 @@ def _native(binary: Path, ranks: int, args: list[str]) -> dict[str, float]:
     done = subprocess.run(
         ["mpirun", "-n", str(ranks), str(binary), *args], capture_output=True, text=True, timeout=600, check=True
     )
-    return _parse(done.stdout)
+    return parse_key_values(done.stdout)
 
 
 async def _wasm_runs(wasm: Path, home: Path, runs: list[tuple[int, list[str]]]) -> list[dict[str, float]]:
@@ -56,7 +57,7 @@ async def _wasm_runs(wasm: Path, home: Path, runs: list[tuple[int, list[str]]]) 
         results = []
         for ranks, args in runs:
             result = await cluster.invoke("bench", "mpi_bench", cmdline=" ".join(args), mpi_world_size=ranks)
-            results.append(_parse(result.stdout.decode()))
+            results.append(parse_key_values(result.stdout.decode()))
         return results
 
 

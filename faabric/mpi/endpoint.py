@@ -71,7 +71,7 @@ class Endpoint:
                 return request
             sync_id = world.register_sync(request) if synchronous else 0
         world.network.send_message(
-            world.addresses[dest_world], world.id, dest_world, comm.context, source, tag, sync_id, data
+            world.inbox_addresses[dest_world], world.id, dest_world, comm.context, source, tag, sync_id, data
         )
         return request
 
@@ -126,6 +126,7 @@ class Endpoint:
         if block:
             self.wait_for(ready, f"MPI_Probe(source={source}, tag={tag})")
         else:
+            self.world.progress(self.rank)
             with self.world.lock:
                 if self.world.failure is not None:
                     raise self.world.failure_for(self.rank)

@@ -1,18 +1,20 @@
 """MPI between hosts: the messages a host's worlds exchange over its peer channel.
 
-Every message is ``[b"mpi", header, body?]``: the header is a msgpack array
-``[kind, world_id, ...]``; a point-to-point message's bytes travel as the
-body, untouched, and collectives' values as :mod:`faabric.mpi.wire` in the
-body. Messages arrive on the channel's receiver thread and go straight into
-the world (no event loop on the way). A message for a world this host does
-not know (it has finished here) is dropped; a malformed one is dropped with a
-log line.
+Point-to-point messages go to the receiving rank's own inbox and are taken
+in by that rank's thread while it waits: a fixed binary header (the match
+keys) followed by the bytes, in one part when small and two when large.
+Everything else goes to the host's channel as ``[b"mpi", header, body?]``
+(the header a msgpack array ``[kind, world_id, ...]``, collectives' values
+as :mod:`faabric.mpi.wire` in the body) and is handled on its receiver
+thread. Neither passes through the event loop. A message for a world this host does not know (it has
+finished here) is dropped; a malformed one is dropped with a log line.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import struct
 
 import msgpack
 
@@ -25,11 +27,14 @@ log = logging.getLogger(__name__)
 TOPIC = b"mpi"
 
 
+_MESSAGE = struct.Struct("<IIqiiIH")  # world, dest, context, source, tag, sync_id, len(sender address)
+_ONE_PART_BYTES = 16 << 10  # smaller messages travel as one part (header and bytes copied together)
+
+
 class Kind(enum.IntEnum):
-    MESSAGE = 0  # [kind, world, dest, context, source, tag, sync_id, sender address] + bytes
     ACK = 1  # [kind, world, sync_id]: a synchronous send matched
-    JOIN = 2  # [kind, world, rank, address]: to the home
-    MAP = 3  # [kind, world, addresses]: from the home
+    JOIN = 2  # [kind, world, rank, address, inbox address]: to the home
+    MAP = 3  # [kind, world, addresses, inbox addresses]: from the home
     BUNDLE = 4  # [kind, world, context, sequence, group, name, signature, share, root] + {rank: contribution}
     COMPLETION = 5  # [kind, world, context, sequence] + what the host's ranks need
     ABORT = 6  # [kind, world, rank, error]
@@ -41,6 +46,7 @@ class MpiNetwork:
     def __init__(self, channel: PeerChannel, worlds) -> None:
         self.channel = channel
         self.address = channel.address
+        self._address_bytes = channel.address.encode()
         self._worlds = worlds  # the host's WorldRegistry
         channel.on(TOPIC, self._receive)
 
@@ -53,16 +59,22 @@ class MpiNetwork:
         self.channel.send(address, TOPIC, parts)
 
     def send_message(self, address, world_id, dest, context, source, tag, sync_id, data) -> None:
-        self._send(address, [Kind.MESSAGE, world_id, dest, context, source, tag, sync_id, self.address], data)
+        """A point-to-point message, to the inbox of rank ``dest`` at ``address``."""
+        sender = self._address_bytes
+        header = _MESSAGE.pack(world_id, dest, context, source, tag, sync_id, len(sender)) + sender
+        if len(data) <= _ONE_PART_BYTES:
+            self.channel.post(address, [header + data])
+        else:
+            self.channel.post(address, [header, data])
 
     def send_ack(self, address: str, world_id: int, sync_id: int) -> None:
         self._send(address, [Kind.ACK, world_id, sync_id])
 
-    def send_join(self, address: str, world_id: int, rank: int) -> None:
-        self._send(address, [Kind.JOIN, world_id, rank, self.address])
+    def send_join(self, address: str, world_id: int, rank: int, inbox_address: str) -> None:
+        self._send(address, [Kind.JOIN, world_id, rank, self.address, inbox_address])
 
-    def send_map(self, address: str, world_id: int, addresses: list[str]) -> None:
-        self._send(address, [Kind.MAP, world_id, addresses])
+    def send_map(self, address: str, world_id: int, addresses: list[str], inbox_addresses: list[str]) -> None:
+        self._send(address, [Kind.MAP, world_id, addresses, inbox_addresses])
 
     def send_bundle(self, address: str, world_id: int, slot: Slot, given: dict) -> None:
         context, sequence = slot.key
@@ -77,13 +89,27 @@ class MpiNetwork:
 
     # Receiving ------------------------------------------------------------------
 
+    def take(self, world: World, messages: list[list]) -> None:
+        """Deliver messages a rank's inbox received (on that rank's thread, world lock held)."""
+        for parts in messages:
+            try:
+                first = parts[0]
+                world_id, dest, context, source, tag, sync_id, length = _MESSAGE.unpack_from(first)
+                end = _MESSAGE.size + length
+                body = parts[1] if len(parts) > 1 else memoryview(first)[end:]
+                if world_id != world.id or not (0 <= dest < world.size and world.local[dest]):
+                    raise ValueError(f"a message for rank {dest} of world {world_id} reached world {world.id}")
+                synchronous = RemoteSend(bytes(first[_MESSAGE.size : end]).decode(), sync_id) if sync_id else None
+            except (ValueError, TypeError, IndexError, struct.error, UnicodeDecodeError) as error:
+                log.warning("dropped a malformed MPI message: %s: %s", type(error).__name__, error)
+                continue
+            world.deliver(dest, context, source, tag, body, synchronous, True, False)
+
     def _receive(self, parts: list) -> None:
-        try:
-            header = msgpack.unpackb(parts[0], raw=False, use_list=False, strict_map_key=False)
-            kind, world_id = Kind(header[0]), header[1]
-        except (ValueError, TypeError, IndexError, msgpack.UnpackException, msgpack.ExtraData) as error:
-            log.warning("dropped a malformed MPI message: %s: %s", type(error).__name__, error)
+        header = self._header(parts)
+        if header is None:
             return
+        kind, world_id = header[0], header[1]
         world = self._worlds.get(world_id)
         if world is None:
             log.debug("dropped an MPI %s for world %s, which has no ranks left here", kind.name, world_id)
@@ -93,26 +119,28 @@ class MpiNetwork:
         except (MalformedFrameError, ValueError, TypeError, IndexError, KeyError) as error:
             log.warning("dropped a malformed MPI %s for world %s: %s: %s", kind.name, world_id, type(error).__name__, error)
 
+    @staticmethod
+    def _header(parts: list) -> tuple | None:
+        try:
+            header = msgpack.unpackb(parts[0], raw=False, use_list=False, strict_map_key=False)
+            return (Kind(header[0]), int(header[1]), *header[2:])
+        except (ValueError, TypeError, IndexError, msgpack.UnpackException, msgpack.ExtraData) as error:
+            log.warning("dropped a malformed MPI message: %s: %s", type(error).__name__, error)
+            return None
+
     def _handle(self, world: World, kind: Kind, header: tuple, body) -> None:
-        if kind == Kind.MESSAGE:
-            _, _, dest, context, source, tag, sync_id, sender = header
-            if not (0 <= dest < world.size and world.local[dest]):
-                raise ValueError(f"rank {dest} does not run here")
-            synchronous = RemoteSend(sender, sync_id) if sync_id else None
-            with world.lock:
-                world.deliver(dest, context, source, tag, body, synchronous, True)
-        elif kind == Kind.ACK:
+        if kind == Kind.ACK:
             world.acknowledged(header[2])
         elif kind == Kind.JOIN:
-            _, _, rank, address = header
+            _, _, rank, address, inbox_address = header
             if not 0 <= rank < world.size:
                 raise ValueError(f"rank {rank} is not in a world of {world.size}")
-            world.joined_remotely(rank, address)
+            world.joined_remotely(rank, str(address), str(inbox_address))
         elif kind == Kind.MAP:
-            addresses = list(header[2])
-            if len(addresses) != world.size:
+            _, _, addresses, inbox_addresses = header
+            if not len(addresses) == len(inbox_addresses) == world.size:
                 raise ValueError(f"a map of {len(addresses)} ranks for a world of {world.size}")
-            world.set_map(addresses)
+            world.set_map(list(addresses), list(inbox_addresses))
         elif kind == Kind.BUNDLE:
             _, _, context, sequence, group, name, signature, share, root = header
             given = wire.unpack(body)

@@ -62,16 +62,19 @@ class World:
         self.mailboxes = [Mailbox() for _ in range(size)]
         self._contexts = itertools.count(1)
         self.comm_world = Communicator(0, tuple(range(size)))
-        self.progress = 0  # bumped by everything that could wake a waiting rank
+        self.moved = 0  # bumped by everything that could wake a waiting rank
         self.waiting: list = [None] * size  # what each rank waits in: a string, or a callable making one
         self.blocked = 0
         self.joined: set[int] = set()
         self.departed: set[int] = set()
         self.failure: tuple[int, FaabricError] | None = None
         # Where the ranks run: known once every rank has joined (the map).
-        self.addresses: list[str | None] = [None] * size
+        self.addresses: list[str | None] = [None] * size  # each rank's host
+        self.inbox_addresses: list[str | None] = [None] * size  # where messages to each rank go
+        self.inboxes: list = [None] * size  # this host's ranks' inboxes, while the world spans hosts
         self.local = [True] * size
         self.mapped = False
+        self.spans = False
         self._ordinal = 0  # this host's place among the world's hosts: keeps context ids unique
         self.slots: dict[tuple[int, int], object] = {}  # (context, sequence) -> collective in progress
         self.sync_sends: dict[int, "SendRequest"] = {}  # synchronous sends to other hosts awaiting their match
@@ -81,19 +84,27 @@ class World:
     # Membership -------------------------------------------------------------
 
     def join(self, rank: int) -> None:
-        """Rank ``rank`` runs on this host and has called ``MPI_Init``."""
+        """Rank ``rank`` runs on this host and has called ``MPI_Init`` (on its own thread).
+
+        With a network, the rank gets an inbox: messages from other hosts go
+        there, straight to the rank's thread (dropped again if the world turns
+        out to live on this host alone).
+        """
+        inbox = self.network.channel.inbox() if self.network is not None else None
         with self.lock:
             self.joined.add(rank)
             self.addresses[rank] = self.address
+            if inbox is not None:
+                self.inboxes[rank], self.inbox_addresses[rank] = inbox, inbox.address
             if not self.home:
                 self._map_if_complete()
         if self.home:
-            self.network.send_join(self.home, self.id, rank)
+            self.network.send_join(self.home, self.id, rank, inbox.address)
 
-    def joined_remotely(self, rank: int, address: str) -> None:
+    def joined_remotely(self, rank: int, address: str, inbox_address: str) -> None:
         """(Home only) rank ``rank`` has joined on the host at ``address``."""
         with self.lock:
-            self.addresses[rank] = address
+            self.addresses[rank], self.inbox_addresses[rank] = address, inbox_address
             if self.failure is not None:  # it missed the news
                 self.network.send_abort(address, self.id, *self.failure)
             self._map_if_complete()
@@ -101,22 +112,44 @@ class World:
     def _map_if_complete(self) -> None:
         if self.mapped or None in self.addresses:
             return
-        self._set_map(self.addresses)
+        self._set_map(self.addresses, self.inbox_addresses)
         for address in self.hosts():
-            self.network.send_map(address, self.id, self.addresses)
+            self.network.send_map(address, self.id, self.addresses, self.inbox_addresses)
 
-    def set_map(self, addresses: list[str]) -> None:
+    def set_map(self, addresses: list[str], inbox_addresses: list[str]) -> None:
         """(Other hosts) the home's map of where every rank runs."""
         with self.lock:
             if not self.mapped:
-                self._set_map(list(addresses))
+                self._set_map(list(addresses), list(inbox_addresses))
 
-    def _set_map(self, addresses: list[str]) -> None:
-        self.addresses = addresses
+    def _set_map(self, addresses: list[str], inbox_addresses: list) -> None:
+        self.addresses, self.inbox_addresses = addresses, inbox_addresses
         self.local = [address == self.address for address in addresses]
-        self._ordinal = list(dict.fromkeys(addresses)).index(self.address)
+        hosts = list(dict.fromkeys(addresses))
+        self._ordinal = hosts.index(self.address)
+        self.spans = len(hosts) > 1
         self.mapped = True
         self._wake_all()
+
+    def initialized(self, rank: int) -> None:
+        """Rank ``rank`` knows the map: without other hosts, it waits on its doorbell from now on."""
+        if not self.spans:
+            self._close_inbox(rank)
+
+    def _close_inbox(self, rank: int) -> None:
+        with self.lock:
+            inbox, self.inboxes[rank] = self.inboxes[rank], None
+        if inbox is not None:
+            inbox.close()
+
+    def progress(self, rank: int) -> None:
+        """Take in messages waiting in ``rank``'s inbox, without blocking (``MPI_Test``, ``MPI_Iprobe``)."""
+        inbox = self.inboxes[rank]
+        if inbox is not None:
+            messages = inbox.drain()
+            if messages:
+                with self.lock:
+                    self.network.take(self, messages)
 
     def hosts(self) -> list[str]:
         """The addresses of the other hosts this world is known to run on."""
@@ -129,6 +162,9 @@ class World:
                 return
             self.departed.add(rank)
             self.mailboxes[rank].posted.clear()  # its buffers may belong to the next call
+            inbox, self.inboxes[rank] = self.inboxes[rank], None
+            if inbox is not None:
+                inbox.close()
             self._wake_all()
             on_empty = self.on_empty if self.home and self._no_local_ranks_left() else None
             if on_empty is not None:
@@ -176,29 +212,39 @@ class World:
         return MpiWorldFailedError(failed_rank, str(error), "", rank, self.id)
 
     def _wake_all(self) -> None:
-        self.progress += 1
-        for doorbell in self.doorbells:
-            if doorbell.locked():
+        self.moved += 1
+        for rank, doorbell in enumerate(self.doorbells):
+            inbox = self.inboxes[rank]
+            if inbox is not None:
+                inbox.ring()
+            elif doorbell.locked():
                 doorbell.release()
 
     def wake(self, ranks) -> None:
         """Wake ``ranks`` (world ranks) after progress they may wait for (lock held)."""
-        self.progress += 1
+        self.moved += 1
         waiting = self.waiting
         for rank in ranks:
-            if waiting[rank] is not None:  # only a rank inside _wait_locked sleeps on its doorbell
+            if waiting[rank] is not None:  # only a rank inside _wait_locked sleeps on its doorbell or inbox
+                inbox = self.inboxes[rank]
+                if inbox is not None:
+                    inbox.ring()
+                    continue
                 doorbell = self.doorbells[rank]
                 if doorbell.locked():
                     doorbell.release()
 
     # Point to point -----------------------------------------------------------
 
-    def deliver(self, dest: int, context: int, source: int, tag: int, data, synchronous, owned: bool) -> None:
+    def deliver(
+        self, dest: int, context: int, source: int, tag: int, data, synchronous, owned: bool, wake: bool = True
+    ) -> None:
         """Hand a message to rank ``dest`` (lock held): into a matching posted receive, else its mailbox.
 
         ``synchronous`` is the sender's request if it waits for the match (a
         :class:`SendRequest` on this host, a :class:`RemoteSend` on another);
-        ``owned`` says ``data`` may be kept as it is rather than copied.
+        ``owned`` says ``data`` may be kept as it is rather than copied;
+        ``wake`` is False when ``dest`` is the calling thread itself.
         """
         box = self.mailboxes[dest]
         for index, posted in enumerate(box.posted):
@@ -211,10 +257,12 @@ class World:
                 complete_receive(posted, source, tag, data)
                 if synchronous is not None:
                     self.matched(synchronous)
-                self.wake((dest,))
+                if wake:
+                    self.wake((dest,))
                 return
         box.unexpected.append(Envelope(context, source, tag, data if owned else bytes(data), synchronous))
-        self.wake((dest,))
+        if wake:
+            self.wake((dest,))
 
     def matched(self, synchronous: "SendRequest | RemoteSend") -> None:
         """A synchronous send's message met its receive: complete the send, wherever it runs (lock held)."""
@@ -362,18 +410,28 @@ class World:
                     error = self._deadlock(rank, f"no progress within the MPI timeout of {self.timeout:g}s")
                     self._abort_locked(rank, error)
                     raise error
-                doorbell.acquire(False)  # earlier rings are stale: ready() was checked under the lock since
-                self.lock.release()
-                try:
-                    doorbell.acquire(timeout=min(DEADLOCK_CHECK_SECONDS, remaining))
-                finally:
-                    self.lock.acquire()
+                inbox = self.inboxes[rank]
+                if inbox is not None:  # messages from other hosts come straight to this thread
+                    self.lock.release()
+                    try:
+                        messages = inbox.wait(min(DEADLOCK_CHECK_SECONDS, remaining))
+                    finally:
+                        self.lock.acquire()
+                    if messages:
+                        self.network.take(self, messages)
+                else:
+                    doorbell.acquire(False)  # earlier rings are stale: ready() was checked under the lock since
+                    self.lock.release()
+                    try:
+                        doorbell.acquire(timeout=min(DEADLOCK_CHECK_SECONDS, remaining))
+                    finally:
+                        self.lock.acquire()
                 if self.failure is None and not ready() and self._all_stuck():
-                    if stuck_at == self.progress:
+                    if stuck_at == self.moved:
                         error = self._deadlock(rank, "every rank is waiting or has finished")
                         self._abort_locked(rank, error)
                         raise error
-                    stuck_at = self.progress
+                    stuck_at = self.moved
                 else:
                     stuck_at = None
         finally:

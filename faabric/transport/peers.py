@@ -14,6 +14,11 @@ hand-off. Messages from one channel to another arrive in the order sent.
 Every message is ``[topic, header, *payload]``; a channel routes it to the
 handler registered for its topic. Messages that cannot be routed or handled
 are dropped with a log line; the channel keeps serving.
+
+An :class:`Inbox` is a channel's side door for one thread (an MPI rank):
+other hosts send to its address directly, local threads :meth:`~Inbox.ring`
+it, and its owner blocks in :meth:`~Inbox.wait` for either. A message then
+reaches the waiting thread with no hand-off through the receiver thread.
 """
 
 from __future__ import annotations
@@ -44,7 +49,15 @@ class PeerChannel:
         self._handlers[topic] = handler
 
     def send(self, address: str, topic: bytes, parts: Sequence) -> None:
-        """Send ``[topic, *parts]`` (bytes-like, copied before this returns) to the channel at ``address``."""
+        """Send ``[topic, *parts]`` (bytes-like, copied before this returns) to the channel or inbox at ``address``."""
+        raise NotImplementedError
+
+    def post(self, address: str, parts: Sequence) -> None:
+        """Send ``parts`` (bytes-like, copied before this returns) to the inbox at ``address``."""
+        raise NotImplementedError
+
+    def inbox(self) -> "Inbox":
+        """A new inbox with an address of its own, for one thread to wait on."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -63,45 +76,74 @@ class PeerChannel:
             log.exception("handling a peer message on %r failed; dropped it", bytes(parts[0]))
 
 
+class Inbox:
+    """Messages for one thread (each a list of parts, as posted), and a bell other local threads ring to wake it."""
+
+    address = ""
+
+    def wait(self, timeout: float) -> list[list]:
+        """Block until a message arrives, the bell rings or ``timeout`` passes; the messages waiting."""
+        raise NotImplementedError
+
+    def drain(self) -> list[list]:
+        """The messages waiting, without blocking."""
+        raise NotImplementedError
+
+    def ring(self) -> None:
+        """Wake the owner if it waits (from any thread)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
 class Switchboard:
     """The embedded runtime's network: in-process peer channels found by address."""
 
     def __init__(self) -> None:
-        self._channels: dict[str, InProcessPeers] = {}
+        self._queues: dict[str, queue.SimpleQueue] = {}
         self._numbers = itertools.count(1)
         self._lock = threading.Lock()
 
     def channel(self) -> "InProcessPeers":
         """A new channel with an address of its own on this switchboard."""
-        with self._lock:
-            address = f"inproc://host-{next(self._numbers)}"
-            channel = self._channels[address] = InProcessPeers(self, address)
-            return channel
+        return InProcessPeers(self, self._register("host"))
 
-    def find(self, address: str) -> "InProcessPeers":
-        channel = self._channels.get(address)
-        if channel is None:
+    def _register(self, kind: str) -> tuple[str, queue.SimpleQueue]:
+        with self._lock:
+            address = f"inproc://{kind}-{next(self._numbers)}"
+            inbox = self._queues[address] = queue.SimpleQueue()
+            return address, inbox
+
+    def find(self, address: str) -> queue.SimpleQueue:
+        found = self._queues.get(address)
+        if found is None:
             raise TransportError(address, "no such peer on this switchboard")
-        return channel
+        return found
 
     def forget(self, address: str) -> None:
         with self._lock:
-            self._channels.pop(address, None)
+            self._queues.pop(address, None)
 
 
 class InProcessPeers(PeerChannel):
     """A peer channel between hosts of one process: a queue and a receiver thread per channel."""
 
-    def __init__(self, switchboard: Switchboard, address: str) -> None:
+    def __init__(self, switchboard: Switchboard, registered: tuple[str, queue.SimpleQueue]) -> None:
         super().__init__()
-        self.address = address
+        self.address, self._inbox = registered
         self._switchboard = switchboard
-        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
-        self._receiver = threading.Thread(target=self._receive, name=f"peers {address}", daemon=True)
+        self._receiver = threading.Thread(target=self._receive, name=f"peers {self.address}", daemon=True)
         self._receiver.start()
 
     def send(self, address: str, topic: bytes, parts: Sequence) -> None:
-        self._switchboard.find(address)._inbox.put([topic, *(bytes(part) for part in parts)])
+        self.post(address, [topic, *parts])
+
+    def post(self, address: str, parts: Sequence) -> None:
+        self._switchboard.find(address).put([bytes(part) for part in parts])
+
+    def inbox(self) -> "InProcessInbox":
+        return InProcessInbox(self._switchboard)
 
     def _receive(self) -> None:
         while True:
@@ -114,3 +156,34 @@ class InProcessPeers(PeerChannel):
         self._switchboard.forget(self.address)
         self._inbox.put(_STOP)
         self._receiver.join(5)
+
+
+class InProcessInbox(Inbox):
+    """An inbox on a :class:`Switchboard`: a queue; a ring is an empty entry."""
+
+    def __init__(self, switchboard: Switchboard) -> None:
+        self._switchboard = switchboard
+        self.address, self._queue = switchboard._register("inbox")
+
+    def wait(self, timeout: float) -> list[list]:
+        try:
+            first = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return []
+        return ([first] if first else []) + self.drain()
+
+    def drain(self) -> list[list]:
+        messages = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return messages
+            if item:
+                messages.append(item)
+
+    def ring(self) -> None:
+        self._queue.put(None)
+
+    def close(self) -> None:
+        self._switchboard.forget(self.address)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Sequence
 
 import zmq
 
 from faabric.exceptions import TransportError
-from faabric.transport.peers import PeerChannel
+from faabric.transport.peers import Inbox, PeerChannel
 
 
 class ZmqPeers(PeerChannel):
@@ -29,7 +30,9 @@ class ZmqPeers(PeerChannel):
             self._pull.close()
             self._context.term()
             raise TransportError(f"tcp://{bind_host}:{port}", f"cannot listen for peers: {error}") from None
-        self.address = f"tcp://{advertise_host or bind_host}:{port}"
+        self._bind_host = bind_host
+        self._advertise_host = advertise_host or bind_host
+        self.address = f"tcp://{self._advertise_host}:{port}"
         self._wake_address = f"inproc://peers-stop-{id(self)}"
         self._stop_pull = self._context.socket(zmq.PAIR)
         self._stop_pull.bind(self._wake_address)
@@ -39,12 +42,21 @@ class ZmqPeers(PeerChannel):
         self._receiver.start()
 
     def send(self, address: str, topic: bytes, parts: Sequence) -> None:
+        self.post(address, [topic, *parts])
+
+    def post(self, address: str, parts: Sequence) -> None:
         entry = self._pushes.get(address)
         if entry is None:
             entry = self._connect(address)
         lock, push = entry
         with lock:
-            push.send_multipart([topic, *parts], copy=True)
+            if len(parts) == 1:
+                push.send(parts[0])
+            else:
+                push.send_multipart(parts)
+
+    def inbox(self) -> "ZmqInbox":
+        return ZmqInbox(self._context, self._bind_host, self._advertise_host)
 
     def _connect(self, address: str) -> tuple[threading.Lock, zmq.Socket]:
         with self._pushes_lock:
@@ -53,6 +65,7 @@ class ZmqPeers(PeerChannel):
                 push = self._context.socket(zmq.PUSH)
                 push.setsockopt(zmq.LINGER, 1000)
                 push.setsockopt(zmq.SNDHWM, 0)  # a send never blocks (ranks send holding no lock but their own)
+                push.copy_threshold = 1 << 30  # always copy: the caller may reuse its buffer once send returns
                 try:
                     push.connect(address)
                 except zmq.ZMQError as error:
@@ -90,3 +103,48 @@ class ZmqPeers(PeerChannel):
                     push.close()
             self._pushes.clear()
         self._context.term()
+
+
+class ZmqInbox(Inbox):
+    """A PULL socket of one thread's own, polled together with an eventfd that local threads ring."""
+
+    def __init__(self, context: zmq.Context, bind_host: str, advertise_host: str) -> None:
+        self._pull = context.socket(zmq.PULL)
+        self._pull.setsockopt(zmq.LINGER, 0)
+        self._pull.setsockopt(zmq.RCVHWM, 0)
+        try:
+            port = self._pull.bind_to_random_port(f"tcp://{bind_host}")
+        except zmq.ZMQError as error:
+            self._pull.close()
+            raise TransportError(f"tcp://{bind_host}", f"cannot listen for an inbox: {error}") from None
+        self.address = f"tcp://{advertise_host}:{port}"
+        self._bell = os.eventfd(0, os.EFD_NONBLOCK)
+        self._items = [(self._pull, zmq.POLLIN), (self._bell, zmq.POLLIN)]
+
+    def wait(self, timeout: float) -> list[list]:
+        messages = []
+        for what, _ in zmq.zmq_poll(self._items, int(timeout * 1000)):
+            if what is self._bell:
+                try:
+                    os.eventfd_read(self._bell)
+                except BlockingIOError:
+                    pass
+            else:
+                messages = self.drain()
+        return messages
+
+    def drain(self) -> list[list]:
+        pull, messages = self._pull, []
+        while pull.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            parts = [pull.recv()]
+            while pull.getsockopt(zmq.RCVMORE):  # the first part as bytes, the rest (large bodies) uncopied
+                parts.append(pull.recv(copy=False).buffer)
+            messages.append(parts)
+        return messages
+
+    def ring(self) -> None:
+        os.eventfd_write(self._bell, 1)
+
+    def close(self) -> None:
+        self._pull.close(0)
+        os.close(self._bell)

@@ -1,0 +1,82 @@
+"""The MPI wire between hosts: collective values round-trip, and junk is dropped without harm."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from faabric.exceptions import FaabricError
+from faabric.mpi import wire
+from faabric.mpi.communicators import Communicator
+from faabric.mpi.network import MpiNetwork
+from faabric.mpi.registry import WorldRegistry
+from faabric.mpi.topology import CartTopology
+from faabric.transport.peers import Switchboard
+
+
+def test_collective_values_round_trip_with_their_types():
+    pairs = np.zeros(3, dtype=[("value", "<f8"), ("index", "<i4")])
+    pairs["value"] = [1.5, -2.0, 3.25]
+    value = {
+        "result": pairs,
+        "made": {(0, 2): Communicator(77, (0, 2), CartTopology((2,), (True,)))},
+        "given": {1: [b"chunk", None, memoryview(b"view")]},
+    }
+    back = wire.unpack(wire.pack(value))
+    assert back["result"].dtype == pairs.dtype and back["result"].tolist() == pairs.tolist()
+    comm = back["made"][(0, 2)]
+    assert (comm.context, comm.group, comm.topology) == (77, (0, 2), CartTopology((2,), (True,)))
+    assert back["given"][1] == (b"chunk", None, b"view")
+
+
+def _world_on_two_hosts():
+    switchboard = Switchboard()
+    home, other = WorldRegistry(switchboard.channel()), WorldRegistry(switchboard.channel())
+    world = home.create(5, 2, timeout=5.0)
+    world.join(0)
+    world.joined_remotely(1, other.network.address, "inproc://nowhere")
+    return world, home, other
+
+
+def test_malformed_inbox_messages_are_dropped_with_a_log_line_and_a_good_one_still_lands(caplog):
+    world, home, other = _world_on_two_hosts()
+    try:
+        inbox = world.inboxes[0]
+        good = []
+        other.network.channel.post(inbox.address, [b"\x00"])  # too short
+        other.network.channel.post(inbox.address, [b"\xff" * 40])  # another world's
+        sender = MpiNetwork(other.network.channel, other)
+        sender.send_message(inbox.address, world.id, 0, 0, 1, 3, 0, b"payload")
+        with caplog.at_level(logging.WARNING, logger="faabric.mpi.network"):
+            for _ in range(50):
+                good += inbox.wait(0.1)
+                if len(good) == 3:
+                    break
+            with world.lock:
+                home.network.take(world, good)
+        assert sum("dropped a malformed MPI message" in r.message for r in caplog.records) == 2
+        envelope = world.mailboxes[0].unexpected[0]
+        assert (envelope.source, envelope.tag, bytes(envelope.data)) == (1, 3, b"payload")
+    finally:
+        home.network.channel.close()
+        other.network.channel.close()
+
+
+def test_malformed_host_messages_are_dropped_and_the_channel_keeps_serving(caplog):
+    world, home, other = _world_on_two_hosts()
+    try:
+        with caplog.at_level(logging.WARNING):
+            for junk in ([b"\xc1"], [b"\x92\x07\x05"], [b"\x93\x03\x05\x01"], []):
+                other.network.channel.send(home.network.address, b"mpi", junk)
+            other.network.send_abort(home.network.address, world.id, 1, FaabricError("rank 1 broke"))
+            deadline = time.monotonic() + 5
+            while world.failure is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+        assert world.failure is not None and world.failure[0] == 1
+        assert "rank 1 broke" in str(world.failure[1])
+        assert sum("dropped a malformed MPI message" in r.message for r in caplog.records) >= 3
+    finally:
+        home.network.channel.close()
+        other.network.channel.close()
