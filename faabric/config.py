@@ -53,6 +53,7 @@ class SystemConfig:
     mpi_timeout: float = 300.0  # longest an MPI rank may wait for a message or a collective
     conf_flags: frozenset[str] = frozenset()
     omp_mode: str = "shared"  # OpenMP threads: "shared" memory, or "snapshot" (Faabric's diff/merge)
+    omp_local_threads: int = 0  # OpenMP threads a team runs on the forking host (0: all); the rest go to the planner
     redis_url: str | None = None  # the global state tier; in memory when unset
 
     @classmethod
@@ -69,6 +70,8 @@ class SystemConfig:
                 values["slots"] = int(env["FAABRIC_SLOTS"])
             if "FAABRIC_MPI_TIMEOUT" in env:
                 values["mpi_timeout"] = float(env["FAABRIC_MPI_TIMEOUT"])
+            if env.get("FAABRIC_OMP_LOCAL_THREADS"):
+                values["omp_local_threads"] = int(env["FAABRIC_OMP_LOCAL_THREADS"])
             limits = FunctionLimits(
                 memory_bytes=parse_size(env.get("FAABRIC_MEMORY_LIMIT", str(FunctionLimits.memory_bytes))),
                 time_seconds=float(env.get("FAABRIC_TIME_LIMIT", FunctionLimits.time_seconds)),
@@ -86,6 +89,10 @@ class SystemConfig:
         config = cls(**values)
         if config.omp_mode not in ("shared", "snapshot"):
             raise ConfigError(f"omp_mode must be 'shared' or 'snapshot', got {config.omp_mode!r}")
+        if config.omp_local_threads < 0:
+            raise ConfigError(f"omp_local_threads must be 0 (no limit) or more, got {config.omp_local_threads}")
+        if config.omp_local_threads and config.omp_mode != "snapshot":
+            raise ConfigError("omp_local_threads needs omp_mode 'snapshot': threads on other hosts cannot share memory")
         if config.cores < 1 or config.slots < 1:
             raise ConfigError("cores and slots must be at least 1")
         return config

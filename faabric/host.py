@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import inspect
 import logging
 import time
@@ -166,6 +167,11 @@ class CallContext:
                 self.host.planner.wait_result(message_id, timeout), self.host.loop
             )
             return future.result()
+
+    def result_future(self, message_id: int, timeout: float | None = None) -> concurrent.futures.Future[Message]:
+        """A future of call ``message_id``'s result, to wait for many calls at once (OpenMP threads elsewhere)."""
+        timeout = self.host.config.chained_call_timeout if timeout is None else timeout
+        return asyncio.run_coroutine_threadsafe(self.host.planner.wait_result(message_id, timeout), self.host.loop)
 
     def conf_flag(self, name: str) -> bool:
         return name in self.host.config.conf_flags

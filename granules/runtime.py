@@ -22,6 +22,8 @@ from faabric.messages import Message
 from granules.context import ACTIVE_CALL, ActiveCall
 from granules.engine import ModuleError, WasmEngine
 from granules.granule import Granule, ProtoFunction
+from openmp_shim.thread_call import run_thread_call
+from openmp_shim.thread_wire import is_thread_call
 
 MAX_CAPTURED_OUTPUT = 16 << 20
 _TRUNCATED = b"\n[faabric: output truncated]\n"
@@ -154,6 +156,11 @@ class WasmRuntime:
         """
         stdout, stderr = _Capture(), _Capture()
         try:
+            if is_thread_call(message):  # an OpenMP thread of a call elsewhere, from the snapshot it carries
+                proto = self.prepare(message.user, message.function)
+                wasi = self._wasi(proto, message, stdout, stderr)
+                message.return_value = run_thread_call(proto, wasi, message, context)
+                return
             granule = self.new_granule(message, stdout, stderr)
             token = ACTIVE_CALL.set(ActiveCall(granule, message, context))
             try:

@@ -8,5 +8,8 @@ another instance of the module on its own OS thread (:mod:`.workers`). In
 ``shared`` mode (the default) all instances map the same memory pages; in
 ``snapshot`` mode (``SystemConfig.omp_mode``) each runs on a copy-on-write
 snapshot of the parent's memory and its changes are merged back at the join
-with :mod:`faabric.snapshot` diffs and merge regions.
+with :mod:`faabric.snapshot` diffs and merge regions. In snapshot mode,
+threads past ``SystemConfig.omp_local_threads`` run on other hosts
+(:mod:`.remote` sends them, :mod:`.thread_call` runs one) and are merged the
+same way.
 """

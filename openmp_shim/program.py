@@ -27,7 +27,7 @@ from granules import raw
 from granules.context import ACTIVE_CALL, ActiveCall
 from granules.snapshot import WASM_PAGE
 from granules.wasm_binary import GLOBAL_EXPORT_PREFIX
-from openmp_shim import abi
+from openmp_shim import abi, remote
 from openmp_shim.team import Team, ThreadState
 from openmp_shim.workers import (
     STACK_SIZE,
@@ -65,6 +65,8 @@ class OpenMPProgram:
         host = getattr(call.context, "host", None)
         config = getattr(host, "config", None)
         self.mode = getattr(config, "omp_mode", "shared")
+        self.local_threads = getattr(config, "omp_local_threads", 0)  # 0: every member runs on this host
+        self.forks = 0
         self.cores = getattr(config, "cores", 1)
         self.sandbox = str(config.sandbox_dir / call.message.user) if config is not None else None
         env = call.message.env or {}
@@ -128,21 +130,32 @@ class OpenMPProgram:
             self.busy = False
 
     def _fork_team(self, call: ActiveCall, team: Team, parent: ThreadState, microtask: int, args: list[int]) -> None:
-        workers = team.size - 1
-        snapshot = self._prepare_shared(workers) if self.mode == "shared" else self._prepare_snapshot(workers)
-        for tid in range(1, team.size):
+        """Members up to ``local_threads`` run on workers here; the rest are sent to the planner."""
+        members = team.size - 1
+        local = min(members, self.local_threads - 1) if self.local_threads else members
+        if local < members and self.mode == "shared":
+            raise OpenMPError("threads on other hosts need omp_mode 'snapshot' (they cannot share memory)")
+        snapshot = self._prepare_shared(members) if self.mode == "shared" else self._prepare_snapshot(members, local)
+        self.forks += 1
+        if local < members:
+            remote.send_members(self, call, team, parent, range(local + 1, team.size), microtask, args, snapshot[1])
+        for tid in range(1, local + 1):
             worker = self.workers[tid - 1]
             worker.submit(functools.partial(self._run_member, worker, team, tid, microtask, args, snapshot))
         try:
             self._run_inline(call, team, parent, microtask, args)
         except BaseException as error:  # noqa: B036 - reported after the workers stopped
             team.fail(error)
-        team.join(parent, workers)
-        if team.error is None and snapshot is not None:
-            self._merge(workers)
+        team.join(parent, members)
+        error, team.error = team.error, None  # raised below without a reference cycle through the team
+        if error is None and snapshot is not None:
+            self._merge(members)
         self._drain_output()
-        if team.error is not None:
-            raise team.error
+        if error is not None:
+            try:
+                raise error
+            finally:
+                del error  # else this frame and the error's traceback keep each other (and the granule) alive
 
     def _run_inline(self, call: ActiveCall, team: Team, parent: ThreadState, microtask: int, args: list[int]) -> None:
         granule = call.granule
@@ -166,8 +179,8 @@ class OpenMPProgram:
             granule.store.set_epoch_deadline(math.ceil(granule.limits.time_seconds / EPOCH_TICK_SECONDS) + 1)
             call_microtask(granule, self.sp_index, worker.stack_top, microtask, worker.gtid, tid, args)
             if snapshot is not None:
-                self._call_export(granule, FLUSH_EXPORT, [])  # its stdio buffers are private copies
-                worker.diffs = self._diff(granule, snapshot[0])
+                self.call_export(granule, FLUSH_EXPORT, [])  # its stdio buffers are private copies
+                worker.diffs = self.diff(granule, snapshot[0])
         except BaseException as error:  # noqa: B036 - handed to the team, re-raised by the forking thread
             team.fail(error)
         finally:
@@ -218,20 +231,22 @@ class OpenMPProgram:
             return previous
 
     # -- snapshot mode ------------------------------------------------------
-    def _prepare_snapshot(self, workers: int) -> tuple[memoryview, ForkSnapshot]:
+    def _prepare_snapshot(self, members: int, local: int) -> tuple[memoryview, ForkSnapshot]:
+        """Stacks for ``members`` workers, the snapshot, and instances restored from it for the ``local`` ones."""
         root = self.root
-        for worker in self._ensure_workers(workers):
+        for worker in self._ensure_workers(members):
             if not worker.stack_top:
                 previous = raw.memory_grow(root.ctx, memory_of(root), STACK_SIZE // WASM_PAGE)
                 if previous is None:
                     raise OpenMPError("memory cap leaves no room for another thread's stack")
                 worker.stack_top = previous * WASM_PAGE + STACK_SIZE
-        self._call_export(root, FLUSH_EXPORT, [])  # else each thread would print the parent's buffer again
+        self.call_export(root, FLUSH_EXPORT, [])  # else each thread would print the parent's buffer again
         root.memory.refresh()
         snapshot = ForkSnapshot(root.proto.name.replace("/", "-"), root.memory.view, root.read_globals())
         contents = snapshot.contents()
-        for worker in self.workers[:workers]:
+        for worker in self.workers[:members]:
             worker.diffs = []
+        for worker in self.workers[:local]:
             granule = worker.granule
             if granule is not None and granule.memory.size == snapshot.size:
                 granule.reset(self._wasi(), snapshot)
@@ -239,16 +254,16 @@ class OpenMPProgram:
                 worker.granule = new_instance(root, self._wasi(), snapshot)
         return contents, snapshot
 
-    def _diff(self, granule: "Granule", original: memoryview) -> list[SnapshotDiff]:
-        """What a worker changed since the fork: plain data, as a thread on another host would send it."""
+    def diff(self, granule: "Granule", original: memoryview) -> list[SnapshotDiff]:
+        """What a member's instance changed since the fork: plain data, as it travels from another host."""
         memory = granule.memory
         memory.refresh()
         return diff_memory(original, memory.view, sorted(self.merge_regions.values()), written_pages(granule))
 
-    def _merge(self, workers: int) -> None:
-        """Merge each worker's diffs into the parent's memory, in thread order."""
+    def _merge(self, members: int) -> None:
+        """Merge each member's diffs into the parent's memory, in thread order."""
         root = self.root
-        for worker in self.workers[:workers]:
+        for worker in self.workers[:members]:
             diffs, worker.diffs = worker.diffs, []
             end = max((diff.offset + len(diff.data) for diff in diffs), default=0)
             if end > root.memory.size:
@@ -290,9 +305,9 @@ class OpenMPProgram:
             for start in range(0, len(data), _OUTPUT_PIECE):
                 piece = data[start:start + _OUTPUT_PIECE]
                 root.memory.write(scratch, piece, "thread output")
-                self._call_export(root, WRITE_EXPORT, [fd, scratch, len(piece)])
+                self.call_export(root, WRITE_EXPORT, [fd, scratch, len(piece)])
 
-    def _call_export(self, granule: "Granule", name: str, args: list[int]) -> None:
+    def call_export(self, granule: "Granule", name: str, args: list[int]) -> None:
         index = self.exports.get(name)
         if index is None:
             raise OpenMPError(f"the module lacks {name}: build it with `faabric cc -fopenmp`")

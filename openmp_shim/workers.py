@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Callable
 import wasmtime
 
 from faabric.exceptions import GranuleOutOfMemoryError, OpenMPError
+from faabric.snapshot import SnapshotDiff
 from granules import raw
 from granules.snapshot import WASM_PAGE, MemorySnapshot, map_fixed, memfd_with
 
@@ -111,18 +112,22 @@ class ForkSnapshot(MemorySnapshot):
 
 
 class Worker:
-    """One extra thread of a call's OpenMP teams, with its own instance and OS thread."""
+    """One extra thread of a call's OpenMP teams, with its own instance and OS thread.
+
+    A member placed on another host has no instance here: its OS thread only
+    takes in the remote call's result.
+    """
 
     def __init__(self, gtid: int, name: str) -> None:
         self.gtid = gtid
         self.granule: "Granule | None" = None
         self.stack_top = 0
         self.threadprivate: dict[int, int] = {}  # original address -> this worker's copy
-        self.diffs: list = []  # snapshot mode: what this worker changed in its last region
+        self.diffs: list[SnapshotDiff] = []  # snapshot mode: what this member changed in its last region
         self._arena_used = 0
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()  # a job, or None to stop
-        self._thread = threading.Thread(target=self._loop, name=f"{name}-omp-{gtid}", daemon=True)
-        self._thread.start()
+        self._name = f"{name}-omp-{gtid}"
+        self._thread: threading.Thread | None = None  # started by the first job
 
     def threadprivate_block(self, size: int) -> int:
         """Room for one threadprivate copy at the bottom of this worker's stack region."""
@@ -133,6 +138,9 @@ class Worker:
         return self.stack_top - STACK_SIZE + offset
 
     def submit(self, job: Callable[[], None]) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+            self._thread.start()
         self._jobs.put(job)
 
     def close(self) -> None:

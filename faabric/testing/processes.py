@@ -63,10 +63,12 @@ class ProcessCluster:
     """A planner and workers running as separate processes on loopback."""
 
     def __init__(
-        self, root: Path, workers: int = 2, slots: int = 2, host_timeout: float = 2.0, redis_url: str | None = None
+        self, root: Path, workers: int = 2, slots: int = 2, host_timeout: float = 2.0, redis_url: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.root = root
         self.redis_url = redis_url
+        self.extra_env = env or {}  # e.g. FAABRIC_* settings for every process
         self.port = free_port()
         self.http_port = free_port()
         self.upload_port = free_port()
@@ -82,7 +84,7 @@ class ProcessCluster:
         env["FAABRIC_HOME"] = str(self.root / home)
         if self.redis_url:
             env["FAABRIC_REDIS"] = self.redis_url
-        return env
+        return env | self.extra_env
 
     def start(self) -> "ProcessCluster":
         self._start_planner("planner")
