@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 CHUNK_SIZE = 64 << 10
 """The unit of partial pushes and pulls (Faasm's streaming chunk size)."""
@@ -29,13 +29,19 @@ class GlobalTier(Protocol):
     def get(self, name: str) -> bytes | None:
         """The whole value, or None."""
 
-    def get_ranges(self, name: str, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
-        """``(offset, length)`` ranges of the value, in one round trip (short where it ends)."""
+    def get_into(self, name: str, receive_into: Callable[[int], memoryview]) -> int | None:
+        """Receive the whole value into ``receive_into(size)`` (exactly ``size`` bytes); its size, or None."""
 
-    def set(self, name: str, data: bytes) -> None:
+    def get_ranges_into(self, name: str, ranges: Sequence[tuple[int, int]], buffer: memoryview) -> None:
+        """Receive ``(offset, length)`` ranges of the value into the same ranges of ``buffer``, in one round trip.
+
+        Where the value ends first, the rest of a range is left as it was.
+        """
+
+    def set(self, name: str, data: bytes | memoryview) -> None:
         """Replace the whole value."""
 
-    def set_ranges(self, name: str, pieces: Sequence[tuple[int, bytes]], size: int) -> bool:
+    def set_ranges(self, name: str, pieces: Sequence[tuple[int, bytes | memoryview]], size: int) -> bool:
         """Overwrite ``(offset, data)`` pieces of the value, in one round trip.
 
         Returns False if the value was missing or not ``size`` bytes long; the
@@ -86,16 +92,27 @@ class InMemoryGlobalTier:
             value = self._values.get(name)
             return None if value is None else bytes(value)
 
-    def get_ranges(self, name: str, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+    def get_into(self, name: str, receive_into: Callable[[int], memoryview]) -> int | None:
+        with self._lock:
+            value = self._values.get(name)
+            if value is None:
+                return None
+            with receive_into(len(value)) as out:
+                out[:] = value
+            return len(value)
+
+    def get_ranges_into(self, name: str, ranges: Sequence[tuple[int, int]], buffer: memoryview) -> None:
         with self._lock:
             value = self._values.get(name, bytearray())
-            return [bytes(value[offset : offset + length]) for offset, length in ranges]
+            for offset, length in ranges:
+                piece = value[offset : offset + length]
+                buffer[offset : offset + len(piece)] = piece
 
-    def set(self, name: str, data: bytes) -> None:
+    def set(self, name: str, data: bytes | memoryview) -> None:
         with self._lock:
             self._values[name] = bytearray(data)
 
-    def set_ranges(self, name: str, pieces: Sequence[tuple[int, bytes]], size: int) -> bool:
+    def set_ranges(self, name: str, pieces: Sequence[tuple[int, bytes | memoryview]], size: int) -> bool:
         with self._lock:
             value = self._values.get(name)
             if value is None or len(value) != size:

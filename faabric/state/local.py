@@ -161,13 +161,11 @@ class LocalState:
         if value.size is not None and value.pulled.find(0) < 0:
             return  # all here already
         if value.size is None:
-            size = self.global_tier.size(value.key.name)
+            if length is None and self._fetch(value):  # size and bytes in one round trip
+                return
+            size = None if length is None else self.global_tier.size(value.key.name)
             if size is None:
-                if create is None:
-                    raise StateKeyError(value.key.user, value.key.key)
-                _check_size(value.key, create)
-                value.resize(create)
-                value.mark(value.pulled, 0, create)
+                self._create(value, create)
                 return
             value.resize(size)
         if length is None:
@@ -176,16 +174,35 @@ class LocalState:
         missing = [i for i in _chunks(offset, length) if not value.pulled[i]]
         if not missing:
             return
-        if len(missing) == len(value.pulled):  # all of it: one GET
-            whole = self.global_tier.get(value.key.name) or b""
-            self._copy_in(value, memoryview(whole)[: value.size], 0)
-            value.mark(value.pulled, 0, value.size)
-            return
-        ranges = [(i * CHUNK_SIZE, min(CHUNK_SIZE, value.size - i * CHUNK_SIZE)) for i in missing]
-        pieces = self.global_tier.get_ranges(value.key.name, ranges)
-        for (start, _), data, index in zip(ranges, pieces, missing):
-            self._copy_in(value, data, start)
+        ranges = _runs(missing, value.size)
+        with memoryview(value.map) as whole:
+            self.global_tier.get_ranges_into(value.key.name, ranges, whole)
+        self._count(sum(length for _, length in ranges))
+        for index in missing:
             value.pulled[index] = 1
+
+    def _create(self, value: LocalValue, size: int | None) -> None:
+        """Give a value no tier has ``size`` zero bytes; StateKeyError if ``size`` is None."""
+        if size is None:
+            raise StateKeyError(value.key.user, value.key.key)
+        _check_size(value.key, size)
+        value.resize(size)
+        value.mark(value.pulled, 0, size)
+
+    def _fetch(self, value: LocalValue) -> bool:
+        """Receive the global value straight into the file (the value takes its size); False if there is none."""
+
+        def receive_into(size: int) -> memoryview:
+            _check_size(value.key, size)
+            value.resize(size)
+            self._count(size)
+            return memoryview(value.map)[:size]
+
+        size = self.global_tier.get_into(value.key.name, receive_into)
+        if size is None:
+            return False
+        value.mark(value.pulled, 0, size)
+        return True
 
     def _copy_in(self, value: LocalValue, data: bytes | memoryview, offset: int) -> None:
         value.map[offset : offset + len(data)] = data
@@ -304,9 +321,13 @@ class LocalState:
         with value.guard:
             if value.size is None or value.dirty.find(1) < 0:
                 return
-            self._load(value)
-            self.global_tier.set(key.name, self._copy_out(value, 0, value.size))
-            value.mark(value.dirty, 0, value.size, 0)
+            self._push_whole(value)
+
+    def _push_whole(self, value: LocalValue) -> None:
+        self._load(value)
+        with self._view(value, 0, value.size) as data:
+            self.global_tier.set(value.key.name, data)
+        value.mark(value.dirty, 0, value.size, 0)
 
     def push_partial(self, key: StateKey, mask: StateKey | None = None) -> None:
         """Send only the dirty chunks (or those where value ``mask`` has a non-zero byte)."""
@@ -314,24 +335,31 @@ class LocalState:
         with value.guard:
             if value.size is None:
                 return
-            if mask is None:
-                chunks = [i for i, flag in enumerate(value.dirty) if flag]
-            else:
-                chunks = self._masked_chunks(value, mask)
+            chunks = _flagged(value.dirty) if mask is None else self._masked_chunks(value, mask)
             if not chunks:
                 return
-            pieces = []
             for i in chunks:
-                start = i * CHUNK_SIZE
-                self._load(value, start, 1)
-                pieces.append((start, self._copy_out(value, start, min(CHUNK_SIZE, value.size - start))))
-            if not self.global_tier.set_ranges(key.name, pieces, value.size):  # missing, or another size
-                self._load(value)
-                self.global_tier.set(key.name, self._copy_out(value, 0, value.size))
-                value.mark(value.dirty, 0, value.size, 0)
+                self._load(value, i * CHUNK_SIZE, 1)
+            runs = _runs(chunks, value.size)
+            self._count(sum(length for _, length in runs))
+            with memoryview(value.map) as whole:
+                pieces = [(offset, whole[offset : offset + length]) for offset, length in runs]
+                try:
+                    same_size = self.global_tier.set_ranges(key.name, pieces, value.size)
+                finally:
+                    for _, data in pieces:
+                        data.release()  # now, not when an error's traceback goes: the file may be remapped
+            if not same_size:  # missing, or another size: the pieces were not enough
+                self._push_whole(value)
                 return
             for i in chunks:
                 value.dirty[i] = 0
+
+    def _view(self, value: LocalValue, offset: int, length: int) -> memoryview:
+        """The value's bytes, to send without a copy; release the view before the file can be remapped."""
+        self._count(length)
+        with memoryview(value.map) as whole:
+            return whole[offset : offset + length]
 
     def _masked_chunks(self, value: LocalValue, mask: StateKey) -> list[int]:
         mask_bytes = self.read(mask)
@@ -352,13 +380,9 @@ class LocalState:
         """
         value = self.value(key)
         with value.guard:
-            data = self.global_tier.get(key.name)
-            if data is None:
+            if not self._fetch(value):
                 raise StateKeyError(key.user, key.key)
-            value.resize(len(data))
-            self._copy_in(value, data, 0)
-            value.mark(value.pulled, 0, len(data))
-            value.mark(value.dirty, 0, len(data), 0)
+            value.mark(value.dirty, 0, value.size, 0)
 
     def append(self, key: StateKey, data: bytes) -> None:
         self.global_tier.append(key.name, data)
@@ -452,6 +476,27 @@ class LocalState:
             value.close()
         if self._owns_global_tier:
             self.global_tier.close()
+
+
+def _flagged(flags: bytearray) -> list[int]:
+    """Indices of the non-zero flags."""
+    found, at = [], flags.find(1)
+    while at >= 0:
+        found.append(at)
+        at = flags.find(1, at + 1)
+    return found
+
+
+def _runs(chunks: list[int], size: int) -> list[tuple[int, int]]:
+    """Ascending chunk indices as ``(offset, length)`` byte ranges, one per run of consecutive chunks."""
+    runs: list[tuple[int, int]] = []
+    for i in chunks:
+        start = i * CHUNK_SIZE
+        if runs and sum(runs[-1]) == start:
+            runs[-1] = (runs[-1][0], runs[-1][1] + CHUNK_SIZE)
+        else:
+            runs.append((start, CHUNK_SIZE))
+    return [(offset, min(length, size - offset)) for offset, length in runs]
 
 
 def _check_offsets(key: StateKey, total_len: int, offset: int, length: int) -> None:

@@ -3,7 +3,11 @@
 A value is one Redis string, addressed in chunks: a full push is one ``SET``,
 a partial push one pipeline of ``SETRANGE`` (only the dirty chunks; if the
 stored value turns out to have another size, a full push follows), a
-partial pull one pipeline of ``GETRANGE`` (only the chunks asked for).
+partial pull one pipeline of ``GETRANGE`` (only the chunks asked for, one
+per run of them). Values travel through :mod:`faabric.state.resp`, straight
+between the socket and the caller's memory (the value's file), with no
+intermediate copy.
+
 Appended elements are a Redis list; write locks are ``SET NX PX`` with a
 random token, released by a Lua script only by their holder, so they hold
 across hosts and expire if a holder dies.
@@ -23,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 
 from faabric.exceptions import StateBackendUnavailableError
+from faabric.state import resp
 
 VALUE_PREFIX = "faabric:state:"
 APPEND_PREFIX = "faabric:append:"
@@ -69,40 +74,45 @@ class RedisGlobalTier:
             return StateBackendUnavailableError(self.description, str(error) or type(error).__name__)
         return StateBackendUnavailableError(self.description, f"{type(error).__name__}: {error}")
 
-    def size(self, name: str) -> int | None:
-        key = VALUE_PREFIX + name
+    def _round_trip(
+        self, commands: Sequence[Sequence[resp.Arg]], sinks: Sequence[resp.Sink | None] | None = None
+    ) -> list:
+        """One lean round trip (:mod:`faabric.state.resp`) on a connection of the pool."""
+        pool = self.client.connection_pool
         try:
-            pipe = self.client.pipeline(transaction=False)
-            pipe.exists(key)
-            pipe.strlen(key)
-            exists, length = pipe.execute()
+            connection = pool.get_connection()
+            try:
+                return resp.round_trip(connection._sock, commands, sinks)  # connected and checked by the pool
+            except redis.ResponseError:
+                raise  # every reply was read: the connection is clean
+            except BaseException:
+                connection.disconnect()  # it may be mid-reply
+                raise
+            finally:
+                pool.release(connection)
         except redis.RedisError as error:
             raise self._unavailable(error) from None
+
+    def size(self, name: str) -> int | None:
+        key = VALUE_PREFIX + name
+        exists, length = self._round_trip([("EXISTS", key), ("STRLEN", key)])
         return length if exists else None
 
     def get(self, name: str) -> bytes | None:
-        try:
-            return self.client.get(VALUE_PREFIX + name)
-        except redis.RedisError as error:
-            raise self._unavailable(error) from None
+        return self._round_trip([("GET", VALUE_PREFIX + name)])[0]
 
-    def get_ranges(self, name: str, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+    def get_into(self, name: str, receive_into: resp.Sink) -> int | None:
+        return self._round_trip([("GET", VALUE_PREFIX + name)], [receive_into])[0]
+
+    def get_ranges_into(self, name: str, ranges: Sequence[tuple[int, int]], buffer: memoryview) -> None:
         key = VALUE_PREFIX + name
-        try:
-            pipe = self.client.pipeline(transaction=False)
-            for offset, length in ranges:
-                pipe.getrange(key, offset, offset + length - 1)
-            return pipe.execute()
-        except redis.RedisError as error:
-            raise self._unavailable(error) from None
+        commands = [("GETRANGE", key, offset, offset + length - 1) for offset, length in ranges]
+        self._round_trip(commands, [_slice_of(buffer, offset) for offset, _ in ranges])
 
-    def set(self, name: str, data: bytes) -> None:
-        try:
-            self.client.set(VALUE_PREFIX + name, data)
-        except redis.RedisError as error:
-            raise self._unavailable(error) from None
+    def set(self, name: str, data: bytes | memoryview) -> None:
+        self._round_trip([("SET", VALUE_PREFIX + name, data)])
 
-    def set_ranges(self, name: str, pieces: Sequence[tuple[int, bytes]], size: int) -> bool:
+    def set_ranges(self, name: str, pieces: Sequence[tuple[int, bytes | memoryview]], size: int) -> bool:
         """One pipeline of ``SETRANGE`` (after a ``STRLEN`` if a piece reaches the end).
 
         ``SETRANGE`` answers the value's length after it, which tells whether
@@ -112,15 +122,9 @@ class RedisGlobalTier:
         """
         key = VALUE_PREFIX + name
         check_first = any(offset + len(data) >= size for offset, data in pieces)
-        try:
-            pipe = self.client.pipeline(transaction=False)
-            if check_first:
-                pipe.strlen(key)
-            for offset, data in pieces:
-                pipe.setrange(key, offset, data)
-            lengths = pipe.execute()
-        except redis.RedisError as error:
-            raise self._unavailable(error) from None
+        commands = [("STRLEN", key)] if check_first else []
+        commands += [("SETRANGE", key, offset, data) for offset, data in pieces]
+        lengths = self._round_trip(commands)
         return lengths[0] == size if check_first else all(length == size for length in lengths)
 
     def append(self, name: str, data: bytes) -> None:
@@ -178,3 +182,8 @@ class RedisGlobalTier:
     def close(self) -> None:
         self.client.close()
         self.client.connection_pool.disconnect()
+
+
+def _slice_of(buffer: memoryview, offset: int) -> resp.Sink:
+    """A sink receiving a reply into ``buffer`` at ``offset``."""
+    return lambda length: buffer[offset : offset + length]

@@ -263,3 +263,40 @@ def test_releasing_a_write_lock_that_expired_meanwhile_is_an_error(two_hosts):
     b.unlock_write(K)
     assert a.try_lock_write(K, 0.5)
     a.unlock_write(K)
+
+
+def test_large_values_push_pull_and_partial_push_intact(two_hosts):
+    a, b = two_hosts
+    size = 8 << 20  # more than a socket buffer holds at once
+    data = bytes(range(256)) * (size // 256)
+    a.write(K, data)
+    a.push(K)
+    b.pull(K)
+    assert b.read(K) == data
+    b.write_range(K, size, 3 * CHUNK_SIZE - 2, b"\xff" * (CHUNK_SIZE + 4))  # chunks 2, 3 and 4: one run
+    b.write_range(K, size, size - 1, b"\xee")  # the last chunk
+    b.push_partial(K)
+    a.pull(K)
+    assert a.read(K) == b.read(K)
+
+
+def test_a_partial_load_fetches_runs_of_missing_chunks(two_hosts):
+    a, b = two_hosts
+    a.write(K, chunks(1, 2, 3, 4, 5))
+    a.push(K)
+    assert b.read_range(K, 5 * CHUNK_SIZE, 2 * CHUNK_SIZE, 1) == b"\3"
+    assert b.read_range(K, 5 * CHUNK_SIZE, 0, 5 * CHUNK_SIZE) == chunks(1, 2, 3, 4, 5)
+    assert b.read_range(K, 5 * CHUNK_SIZE, 5 * CHUNK_SIZE - 1, 1) == b"\5", "the last, short run ends with the value"
+
+
+def test_pull_takes_the_global_size_in_place(two_hosts):
+    a, b = two_hosts
+    a.write(K, chunks(1, 2))
+    a.push(K)
+    b.pull(K)
+    fd, _ = b.region(K, 2 * CHUNK_SIZE, 0, 2 * CHUNK_SIZE)
+    a.write(K, b"\7" * 10)
+    a.push(K)
+    b.pull(K)
+    assert b.size(K) == 10 and b.read(K) == b"\7" * 10
+    assert b.region(K, 10, 0, 10)[0] == fd, "pulled into the same file"

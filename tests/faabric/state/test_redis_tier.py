@@ -1,11 +1,12 @@
-"""Redis specifics: lock tokens, an unreachable server, and the Python API against it."""
+"""Redis specifics: lock tokens, an unreachable server, lean round trips, and the Python API against it."""
 
 from __future__ import annotations
 
 import pytest
 
 from faabric.cluster import LocalCluster
-from faabric.exceptions import StateBackendUnavailableError
+from faabric.exceptions import StateBackendUnavailableError, StateRangeError
+from faabric.state import resp
 from faabric.state.redis_tier import RedisGlobalTier, redacted
 from faabric.testing.ports import free_port
 
@@ -86,3 +87,63 @@ def test_the_write_lock_excludes_hosts_with_their_own_redis_clients(redis_url):
     assert int.from_bytes(hosts[1].read(key), "little") == 60
     for host in hosts:
         host.close()
+
+
+def test_values_are_received_straight_into_the_callers_buffer(redis_url):
+    tier = RedisGlobalTier(redis_url)
+    try:
+        data = bytes(range(256)) * (5 << 12)
+        tier.set("alice:big", memoryview(data))
+        target = bytearray(len(data) + 10)
+        sizes = []
+
+        def receive_into(size):
+            sizes.append(size)
+            return memoryview(target)[:size]
+
+        assert tier.get_into("alice:big", receive_into) == len(data)
+        assert sizes == [len(data)] and target[: len(data)] == data
+        assert tier.get_into("alice:missing", receive_into) is None
+        ranges = bytearray(len(data))
+        tier.get_ranges_into("alice:big", [(0, 3), (len(data) - 2, 10)], memoryview(ranges))
+        assert ranges[:3] == data[:3] and ranges[-2:] == data[-2:], "a range past the end is cut short"
+    finally:
+        tier.close()
+
+
+def test_an_error_reply_leaves_the_tier_usable(redis_url):
+    tier = RedisGlobalTier(redis_url)
+    try:
+        tier.append("alice:list", b"x")  # a list where a value is expected: WRONGTYPE
+        tier.client.rename("faabric:append:alice:list", "faabric:state:alice:list")
+        with pytest.raises(StateBackendUnavailableError, match="WRONGTYPE"):
+            tier.get("alice:list")
+        tier.set("alice:k", b"fine")
+        assert tier.get("alice:k") == b"fine" and tier.size("alice:k") == 4
+    finally:
+        tier.close()
+
+
+def test_a_failing_receiver_drops_its_connection_mid_reply(redis_url):
+    tier = RedisGlobalTier(redis_url)
+    try:
+        tier.set("alice:k", bytes(100_000))
+
+        def refuse(size):
+            raise StateRangeError("alice", "k", 0, size, 0, "too big")
+
+        with pytest.raises(StateRangeError):
+            tier.get_into("alice:k", refuse)
+        assert tier.get("alice:k") == bytes(100_000), "the half-read reply was not taken for the next one"
+    finally:
+        tier.close()
+
+
+def test_pack_sends_large_payloads_without_copying_them():
+    payload = memoryview(bytes(resp.JOIN_LIMIT))
+    pieces = resp.pack([("SET", "k", payload), ("STRLEN", "k")])
+    assert pieces[1] is payload
+    assert b"".join(bytes(piece) for piece in pieces) == (
+        b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n" % len(payload) + bytes(payload)
+        + b"\r\n*2\r\n$6\r\nSTRLEN\r\n$1\r\nk\r\n"
+    )
