@@ -11,11 +11,10 @@ waiting never burns a core.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import threading
-from typing import TYPE_CHECKING, Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from faabric.messages import Message
 
@@ -50,6 +49,7 @@ class GranulePool:
         self._threads: set[threading.Thread] = set()
         self._blocked = 0
         self._closed = False
+        self._blocking = _Blocking(self)  # one object serves every waiter: it holds no state of its own
         with self._lock:
             for _ in range(cores):
                 self._spawn()
@@ -82,19 +82,20 @@ class GranulePool:
             raise RuntimeError("pool is shut down")
         self._jobs.put((fn, args))
 
-    @contextlib.contextmanager
-    def blocking(self) -> Iterator[None]:
-        """Mark the calling worker as waiting; a stand-in thread takes its place."""
+    def blocking(self) -> "_Blocking":
+        """A context in which the calling worker waits; a stand-in thread takes its place."""
+        return self._blocking
+
+    def _enter_blocking(self) -> None:
         with self._lock:
             self._blocked += 1
             running = len(self._threads) - self._blocked
             if running < self.cores and len(self._threads) < self._max_threads and not self._closed:
                 self._spawn()
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._blocked -= 1
+
+    def _exit_blocking(self) -> None:
+        with self._lock:
+            self._blocked -= 1
 
     def shutdown(self, timeout: float = 30.0) -> None:
         """Finish queued calls, then stop every thread."""
@@ -105,3 +106,18 @@ class GranulePool:
             self._jobs.put(None)
         for thread in threads:
             thread.join(timeout)
+
+
+class _Blocking:
+    """``with pool.blocking():`` (a plain class: cheaper than a generator context on hot MPI paths)."""
+
+    __slots__ = ("_pool",)
+
+    def __init__(self, pool: GranulePool) -> None:
+        self._pool = pool
+
+    def __enter__(self) -> None:
+        self._pool._enter_blocking()
+
+    def __exit__(self, *exc_info) -> None:
+        self._pool._exit_blocking()

@@ -40,7 +40,7 @@ class HostFunctions:
 
     def define(self, name: str, params: str, results: str, fn: Callable, module: str = "env") -> None:
         """Define ``module.name`` with wasm types given as codes (``i`` i32, ``I`` i64, ``f``/``F`` floats)."""
-        fields = [raw.value_field(code) for code in params]
+        read_args = raw.args_reader(params)
         result_field = raw.value_field(results) if results else None
         trap_text = f"host function {module}.{name} failed"
 
@@ -50,7 +50,7 @@ class HostFunctions:
             except LookupError:
                 return raw.new_trap(f"{module}.{name} called outside a function call")
             try:
-                result = fn(call, *[getattr(values[i], field) for i, field in enumerate(fields)])
+                result = fn(call, *read_args(values))
                 if result_field is not None:
                     setattr(values[0], result_field, result)
                 return 0

@@ -10,7 +10,9 @@ travel on the granule instead (see :mod:`granules.linker`).
 from __future__ import annotations
 
 import ctypes
+import struct
 from ctypes import POINTER, byref
+from typing import Callable
 
 import wasmtime
 from wasmtime import _ffi as ffi
@@ -57,6 +59,22 @@ def type_codes(types) -> str:
 
 def value_field(code: str) -> str:
     return _VAL_FIELD[code]
+
+
+_RAW_LAYOUT = {"i": "i12x", "I": "q8x", "f": "f12x", "F": "d8x"}  # each wasmtime_val_raw_t is 16 bytes
+
+
+def args_reader(codes: str) -> Callable:
+    """A function reading a host call's arguments (wasm types ``codes``) from its raw value array at once."""
+    if not codes:
+        return lambda _values: ()
+    layout = struct.Struct("<" + "".join(_RAW_LAYOUT[code] for code in codes))
+    unpack, size, string_at = layout.unpack, layout.size, ctypes.string_at
+
+    def read(values) -> tuple:
+        return unpack(string_at(values, size))
+
+    return read
 
 
 def context(store: wasmtime.Store):

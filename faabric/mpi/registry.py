@@ -39,8 +39,12 @@ class WorldRegistry:
         return self._worlds.get(world_id)
 
     def remove(self, world_id: int) -> None:
+        """Forget a world whose ranks here have all finished, and the channel's sockets to its inboxes."""
         with self._lock:
-            self._worlds.pop(world_id, None)
+            world = self._worlds.pop(world_id, None)
+        if world is not None and self.network is not None:
+            for address in set(world.inbox_addresses) - {None}:
+                self.network.channel.forget(address)
 
     def __len__(self) -> int:
         return len(self._worlds)

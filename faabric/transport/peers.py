@@ -60,6 +60,9 @@ class PeerChannel:
         """A new inbox with an address of its own, for one thread to wait on."""
         raise NotImplementedError
 
+    def forget(self, address: str) -> None:
+        """Drop what this channel keeps for sending to ``address`` (an inbox that is gone)."""
+
     def close(self) -> None:
         raise NotImplementedError
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Sequence
 
@@ -56,7 +55,15 @@ class ZmqPeers(PeerChannel):
                 push.send_multipart(parts)
 
     def inbox(self) -> "ZmqInbox":
-        return ZmqInbox(self._context, self._bind_host, self._advertise_host)
+        return ZmqInbox(self, self._context, self._bind_host, self._advertise_host)
+
+    def forget(self, address: str) -> None:
+        with self._pushes_lock:
+            entry = self._pushes.pop(address, None)
+        if entry is not None:
+            lock, push = entry
+            with lock:
+                push.close(0)
 
     def _connect(self, address: str) -> tuple[threading.Lock, zmq.Socket]:
         with self._pushes_lock:
@@ -106,9 +113,13 @@ class ZmqPeers(PeerChannel):
 
 
 class ZmqInbox(Inbox):
-    """A PULL socket of one thread's own, polled together with an eventfd that local threads ring."""
+    """A PULL socket of one thread's own; its owner blocks in ``recv`` on it (no poll), as raw pyzmq does.
 
-    def __init__(self, context: zmq.Context, bind_host: str, advertise_host: str) -> None:
+    A ring is an empty message posted to the inbox through the host's channel.
+    """
+
+    def __init__(self, peers: ZmqPeers, context: zmq.Context, bind_host: str, advertise_host: str) -> None:
+        self._peers = peers
         self._pull = context.socket(zmq.PULL)
         self._pull.setsockopt(zmq.LINGER, 0)
         self._pull.setsockopt(zmq.RCVHWM, 0)
@@ -118,33 +129,38 @@ class ZmqInbox(Inbox):
             self._pull.close()
             raise TransportError(f"tcp://{bind_host}", f"cannot listen for an inbox: {error}") from None
         self.address = f"tcp://{advertise_host}:{port}"
-        self._bell = os.eventfd(0, os.EFD_NONBLOCK)
-        self._items = [(self._pull, zmq.POLLIN), (self._bell, zmq.POLLIN)]
+        self._timeout_ms = -1
 
     def wait(self, timeout: float) -> list[list]:
-        messages = []
-        for what, _ in zmq.zmq_poll(self._items, int(timeout * 1000)):
-            if what is self._bell:
-                try:
-                    os.eventfd_read(self._bell)
-                except BlockingIOError:
-                    pass
-            else:
-                messages = self.drain()
-        return messages
+        timeout_ms = max(1, int(timeout * 1000))
+        if timeout_ms != self._timeout_ms:
+            self._pull.setsockopt(zmq.RCVTIMEO, timeout_ms)
+            self._timeout_ms = timeout_ms
+        try:
+            first = self._pull.recv()
+        except zmq.Again:
+            return []
+        message = self._rest(first)
+        return [message] if first else []
 
     def drain(self) -> list[list]:
         pull, messages = self._pull, []
         while pull.getsockopt(zmq.EVENTS) & zmq.POLLIN:
-            parts = [pull.recv()]
-            while pull.getsockopt(zmq.RCVMORE):  # the first part as bytes, the rest (large bodies) uncopied
-                parts.append(pull.recv(copy=False).buffer)
-            messages.append(parts)
+            first = pull.recv()
+            message = self._rest(first)
+            if first:
+                messages.append(message)
         return messages
 
+    def _rest(self, first: bytes) -> list:
+        """The message whose first part is ``first``: further parts (large bodies) stay uncopied."""
+        parts = [first]
+        while self._pull.getsockopt(zmq.RCVMORE):
+            parts.append(self._pull.recv(copy=False).buffer)
+        return parts
+
     def ring(self) -> None:
-        os.eventfd_write(self._bell, 1)
+        self._peers.post(self.address, [b""])
 
     def close(self) -> None:
         self._pull.close(0)
-        os.close(self._bell)
