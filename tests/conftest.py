@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import uvloop
 import wasmtime
 
 from faabric.cluster import LocalCluster
 from faabric.config import FunctionLimits, SystemConfig
+from granules.toolchain import compile_wasm
 
 
 def pytest_asyncio_loop_factories(config, item):
@@ -54,3 +57,24 @@ def state_backend(request) -> str | None:
     client.flushall()
     client.close()
     return url
+
+
+MPI_PROGRAMS = Path(__file__).resolve().parent / "mpi_shim" / "programs"
+MPI_EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "mpi"
+
+
+@pytest.fixture(scope="session")
+def mpi_wasm(tmp_path_factory):
+    """Compile ``name`` (a test program or an example) to wasm once; return its path."""
+    out = tmp_path_factory.mktemp("mpi-wasm")
+    built: dict[str, Path] = {}
+
+    def build(name: str) -> Path:
+        if name not in built:
+            source = MPI_PROGRAMS / f"{name}.c"
+            if not source.exists():
+                source = MPI_EXAMPLES / f"{name}.c"
+            built[name] = compile_wasm([source], out / f"{name}.wasm")
+        return built[name]
+
+    return build

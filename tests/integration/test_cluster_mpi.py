@@ -13,25 +13,6 @@ import zmq
 from faabric.client import connect
 from faabric.exceptions import HostLostError, MpiWorldFailedError
 from faabric.testing.processes import process_cluster
-from granules.toolchain import compile_wasm
-
-PROGRAMS = Path(__file__).parents[1] / "mpi_shim" / "programs"
-EXAMPLES = Path(__file__).parents[2] / "examples" / "mpi"
-
-
-@pytest.fixture(scope="module")
-def wasm(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cluster-mpi")
-    built: dict[str, Path] = {}
-
-    def build(name: str) -> Path:
-        if name not in built:
-            source = PROGRAMS / f"{name}.c"
-            built[name] = compile_wasm([source if source.exists() else EXAMPLES / f"{name}.c"], out / f"{name}.wasm")
-        return built[name]
-
-    return build
-
 
 @pytest.fixture(scope="module")
 def three_workers(tmp_path_factory):
@@ -48,22 +29,22 @@ async def run(address: str, wasm_path: Path, ranks: int, cmdline: str = ""):
 
 @pytest.mark.parametrize("ranks", [4, 6])
 @pytest.mark.parametrize("program", ["p2p", "collectives", "comms", "extras"])
-async def test_self_checking_programs_pass_with_ranks_on_several_workers(three_workers, wasm, program, ranks):
-    result = await run(three_workers.address, wasm(program), ranks)
+async def test_self_checking_programs_pass_with_ranks_on_several_workers(three_workers, mpi_wasm, program, ranks):
+    result = await run(three_workers.address, mpi_wasm(program), ranks)
     assert result.error is None, result.error
     assert [r.return_value for r in result.ranks] == [0] * ranks, result.stdout.decode()
     assert b" 0 failures" in result.stdout, result.stdout.decode()
     assert len({r.host for r in result.ranks}) == ranks // 2
 
 
-async def test_examples_give_the_same_answers_across_workers(three_workers, wasm):
-    ring = await run(three_workers.address, wasm("ring"), 6)
+async def test_examples_give_the_same_answers_across_workers(three_workers, mpi_wasm):
+    ring = await run(three_workers.address, mpi_wasm("ring"), 6)
     assert ring.error is None and ring.stdout == b"token after 3 laps of 6 ranks: 45\n", ring.stdout
-    pi = await run(three_workers.address, wasm("pi"), 6)
+    pi = await run(three_workers.address, mpi_wasm("pi"), 6)
     assert pi.error is None and pi.stdout.startswith(b"pi is approximately 3.14159265"), pi.stdout
 
 
-async def test_malformed_peer_messages_are_dropped_and_worlds_still_run(three_workers, wasm):
+async def test_malformed_peer_messages_are_dropped_and_worlds_still_run(three_workers, mpi_wasm):
     context = zmq.Context()
     for worker in three_workers.workers:
         address = re.search(r"peers reach it at (\S+)", worker.log()).group(1)
@@ -74,7 +55,7 @@ async def test_malformed_peer_messages_are_dropped_and_worlds_still_run(three_wo
             push.send_multipart(junk)
         push.close(1000)
     context.term()
-    result = await run(three_workers.address, wasm("collectives"), 6)
+    result = await run(three_workers.address, mpi_wasm("collectives"), 6)
     assert result.error is None and b" 0 failures" in result.stdout
     logs = "".join(worker.log() for worker in three_workers.workers)
     assert "dropped a malformed MPI message" in logs
@@ -82,11 +63,11 @@ async def test_malformed_peer_messages_are_dropped_and_worlds_still_run(three_wo
 
 
 @pytest.mark.parametrize("victim", ["rank 0's worker", "another worker"])
-async def test_killing_a_worker_mid_job_fails_the_world_naming_it_and_the_cluster_runs_on(tmp_path, wasm, victim):
+async def test_killing_a_worker_mid_job_fails_the_world_naming_it_and_the_cluster_runs_on(tmp_path, mpi_wasm, victim):
     with process_cluster(tmp_path, workers=3, slots=2, host_timeout=2.0) as processes:
         async with connect(processes.address) as cluster:
-            await cluster.upload("mpi", "forever", wasm("forever"))
-            await cluster.upload("mpi", "hello", wasm("hello"))
+            await cluster.upload("mpi", "forever", mpi_wasm("forever"))
+            await cluster.upload("mpi", "hello", mpi_wasm("hello"))
             job = asyncio.ensure_future(
                 cluster.invoke("mpi", "forever", mpi_world_size=6, timeout=60, raise_on_error=False)
             )

@@ -1,4 +1,4 @@
-"""MPI test fixtures: C programs compiled once per session, and running them as worlds."""
+"""MPI test fixtures: native MPICH builds, and running programs as worlds (``mpi_wasm`` is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,28 +8,9 @@ from pathlib import Path
 import pytest
 
 from faabric.config import FunctionLimits, SystemConfig
-from granules.toolchain import compile_wasm
 
 ROOT = Path(__file__).resolve().parents[2]
-PROGRAMS = Path(__file__).resolve().parent / "programs"
 EXAMPLES = ROOT / "examples" / "mpi"
-
-
-@pytest.fixture(scope="session")
-def mpi_wasm(tmp_path_factory):
-    """Compile ``name`` (a test program or an example) to wasm once; return its path."""
-    out = tmp_path_factory.mktemp("mpi-wasm")
-    built: dict[str, Path] = {}
-
-    def build(name: str) -> Path:
-        if name not in built:
-            source = PROGRAMS / f"{name}.c"
-            if not source.exists():
-                source = EXAMPLES / f"{name}.c"
-            built[name] = compile_wasm([source], out / f"{name}.wasm")
-        return built[name]
-
-    return build
 
 
 @pytest.fixture(scope="session")
