@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from faabric.mpi.errors import ErrorClass, fail
-from faabric.mpi.world import Request
+from faabric.mpi.mailbox import Request
 from granules.guest_memory import as_pointer
 from mpi_shim import abi
 from mpi_shim.host import post_recv, start_send

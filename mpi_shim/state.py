@@ -18,7 +18,8 @@ from faabric.mpi import ops
 from faabric.mpi.communicators import Communicator
 from faabric.mpi.endpoint import ANY_SOURCE, ANY_TAG, PROC_NULL, Endpoint
 from faabric.mpi.errors import ErrorClass, fail
-from faabric.mpi.world import Request, World
+from faabric.mpi.mailbox import Request
+from faabric.mpi.world import World
 from granules import raw
 from granules.guest_memory import as_pointer
 from mpi_shim import abi

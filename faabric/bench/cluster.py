@@ -10,7 +10,6 @@ an echo in another process (the same process boundary the ranks cross).
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 import subprocess
 import sys

@@ -28,9 +28,9 @@ import numpy as np
 from faabric.mpi import ops
 from faabric.mpi.communicators import UNDEFINED, Communicator, split_groups
 from faabric.mpi.errors import ErrorClass, fail
-from faabric.mpi.world import (
-    ANY_SOURCE, ANY_TAG, MISSING, Envelope, RecvRequest, Request, SendRequest, Slot, World, complete_receive,
-)
+from faabric.mpi.mailbox import ANY_SOURCE, ANY_TAG, Envelope, RecvRequest, Request, SendRequest, complete_receive
+from faabric.mpi.slots import MISSING, Slot
+from faabric.mpi.world import World
 
 PROC_NULL = -1
 

@@ -20,7 +20,9 @@ import msgpack
 
 from faabric.exceptions import FaabricError, MalformedFrameError
 from faabric.mpi import wire
-from faabric.mpi.world import RemoteSend, Slot, World
+from faabric.mpi.mailbox import RemoteSend
+from faabric.mpi.slots import Slot
+from faabric.mpi.world import World
 from faabric.transport.peers import PeerChannel
 
 log = logging.getLogger(__name__)

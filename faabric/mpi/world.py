@@ -36,11 +36,10 @@ from typing import Callable, ContextManager
 from faabric.exceptions import FaabricError, MpiDeadlockError, MpiError, MpiWorldFailedError
 from faabric.mpi.communicators import Communicator
 from faabric.mpi.errors import ErrorClass, fail
+from faabric.mpi.mailbox import ANY_SOURCE, ANY_TAG, Envelope, Mailbox, RemoteSend, SendRequest, complete_receive
+from faabric.mpi.slots import MISSING, Slot, show_signature
 
 DEADLOCK_CHECK_SECONDS = 0.1
-ANY_SOURCE = -2
-ANY_TAG = -1
-MISSING = object()  # a contribution or result not there yet
 
 
 class World:
@@ -77,7 +76,7 @@ class World:
         self.spans = False
         self._ordinal = 0  # this host's place among the world's hosts: keeps context ids unique
         self.slots: dict[tuple[int, int], object] = {}  # (context, sequence) -> collective in progress
-        self.sync_sends: dict[int, "SendRequest"] = {}  # synchronous sends to other hosts awaiting their match
+        self.sync_sends: dict[int, SendRequest] = {}  # synchronous sends to other hosts awaiting their match
         self._sync_ids = itertools.count(1)
         self.on_empty: Callable[[], None] | None = None  # called once every local rank has departed
 
@@ -264,7 +263,7 @@ class World:
         if wake:
             self.wake((dest,))
 
-    def matched(self, synchronous: "SendRequest | RemoteSend") -> None:
+    def matched(self, synchronous: SendRequest | RemoteSend) -> None:
         """A synchronous send's message met its receive: complete the send, wherever it runs (lock held)."""
         if isinstance(synchronous, RemoteSend):
             self.network.send_ack(synchronous.address, self.id, synchronous.sync_id)
@@ -272,7 +271,7 @@ class World:
             synchronous.done = True
             self.wake((synchronous.owner,))
 
-    def register_sync(self, request: "SendRequest") -> int:
+    def register_sync(self, request: SendRequest) -> int:
         """An id under which another host acknowledges ``request``'s match (lock held)."""
         sync_id = next(self._sync_ids)
         self.sync_sends[sync_id] = request
@@ -289,7 +288,7 @@ class World:
     # Collectives --------------------------------------------------------------
 
     def slot(self, key: tuple[int, int], group: tuple[int, ...], name: str, signature: tuple, first_rank: int,
-             share: str, root: int) -> "Slot":
+             share: str, root: int) -> Slot:
         """The collective ``key`` (context, sequence) on this host, made on first use (lock held).
 
         Raises:
@@ -304,12 +303,12 @@ class World:
         elif (slot.name, slot.signature) != (name, signature):
             raise fail(
                 ErrorClass.ERR_OTHER,
-                f"mismatched collective: rank {first_rank} called {name}{_show(signature)} but rank "
-                f"{slot.first_rank} called {slot.name}{_show(slot.signature)} (ranks in the communicator)",
+                f"mismatched collective: rank {first_rank} called {name}{show_signature(signature)} but rank "
+                f"{slot.first_rank} called {slot.name}{show_signature(slot.signature)} (ranks in the communicator)",
             )
         return slot
 
-    def collective_progress(self, slot: "Slot") -> None:
+    def collective_progress(self, slot: Slot) -> None:
         """Pass a collective spanning hosts along (lock held).
 
         Other hosts send their ranks' contributions to the coordinator (the
@@ -362,13 +361,13 @@ class World:
                 slot.result, slot.claimed = payload["result"], True
             self.wake(slot.group)
 
-    def leave(self, slot: "Slot") -> None:
+    def leave(self, slot: Slot) -> None:
         """One of this host's ranks is done with ``slot``."""
         with self.lock:
             slot.left += 1
             self._retire_if_done(slot)
 
-    def _retire_if_done(self, slot: "Slot") -> None:
+    def _retire_if_done(self, slot: Slot) -> None:
         if slot.left == len(slot.members) and (slot.sent or not slot.spans):
             self.slots.pop(slot.key, None)
 
@@ -456,149 +455,3 @@ class World:
                 states.append(f"rank {other} is running")
         detail = f"deadlock ({why}): " + "; ".join(states)
         return MpiDeadlockError(15, "MPI_ERR_OTHER", detail, "", rank, self.id)
-
-
-class Envelope:
-    """A sent message not yet received: its match keys and its bytes."""
-
-    __slots__ = ("context", "source", "tag", "data", "synchronous")
-
-    def __init__(self, context: int, source: int, tag: int, data, synchronous: "SendRequest | RemoteSend | None") -> None:
-        self.context, self.source, self.tag, self.data, self.synchronous = context, source, tag, data, synchronous
-
-
-class Request:
-    """A pending operation; ``done`` turns true once, under the world lock."""
-
-    __slots__ = ("done", "source", "tag", "nbytes", "error", "kind")
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.done = False
-        self.source = -1
-        self.tag = -1
-        self.nbytes = 0
-        self.error: MpiError | None = None
-
-
-class SendRequest(Request):
-    __slots__ = ("owner",)
-
-    def __init__(self, owner: int) -> None:  # the hot path: no super() chain
-        self.kind, self.done, self.source, self.tag, self.nbytes, self.error = "send", False, -1, -1, 0, None
-        self.owner = owner
-
-
-class RemoteSend:
-    """A synchronous send from another host, acknowledged there once matched here."""
-
-    __slots__ = ("address", "sync_id")
-
-    def __init__(self, address: str, sync_id: int) -> None:
-        self.address, self.sync_id = address, sync_id
-
-
-class RecvRequest(Request):
-    """A posted receive: ``deliver(data)`` writes matched bytes into the receiver's buffer."""
-
-    __slots__ = ("context", "want_source", "want_tag", "capacity", "deliver", "owner")
-
-    def __init__(self, owner: int, context: int, source: int, tag: int, capacity: int, deliver: Callable) -> None:
-        self.kind, self.done, self.source, self.tag, self.nbytes, self.error = "recv", False, -1, -1, 0, None
-        self.owner = owner
-        self.context, self.want_source, self.want_tag = context, source, tag
-        self.capacity = capacity
-        self.deliver = deliver
-
-
-class Mailbox:
-    """One world rank's queue of unexpected messages and its posted receives."""
-
-    __slots__ = ("unexpected", "posted")
-
-    def __init__(self) -> None:
-        self.unexpected: list[Envelope] = []
-        self.posted: list[RecvRequest] = []
-
-
-class Slot:
-    """One collective call on one communicator, as this host sees it.
-
-    ``share`` says what the ranks take from others' contributions, which
-    decides what crosses hosts: ``sync`` nothing (a barrier), ``root`` the
-    root's contribution, ``to_root`` everything for the root only, ``all``
-    everything, ``result`` the one result computed from everything.
-    A ``_chunks`` suffix (scatter, alltoall) marks contributions that are
-    lists of per-rank chunks: they are cut down to the receiving host's ranks.
-    """
-
-    __slots__ = (
-        "key", "group", "name", "signature", "first_rank", "share", "root", "members", "coordinator", "spans",
-        "contributions", "arrived", "local_arrived", "left", "result", "claimed", "sent", "chunked", "spec",
-    )
-
-    def __init__(self, key, group, name, signature, first_rank, share, root, members, coordinator) -> None:
-        self.key, self.group, self.name, self.signature, self.first_rank = key, group, name, signature, first_rank
-        self.spec, self.root = share, root
-        self.share, self.chunked = share.removesuffix("_chunks"), share.endswith("_chunks")
-        self.members = members  # this host's ranks (communicator ranks) in the communicator
-        self.coordinator = coordinator
-        self.spans = len(members) != len(group)
-        self.contributions: list = [MISSING] * len(group)
-        self.arrived = 0
-        self.local_arrived = 0
-        self.left = 0
-        self.result = MISSING
-        self.claimed = False
-        self.sent = False  # bundle (other hosts) or completions (coordinator) sent
-
-    def remote_hosts(self, addresses: list) -> dict[str, list[int]]:
-        """Other hosts of the communicator and their ranks in it."""
-        mine = set(self.members)
-        hosts: dict[str, list[int]] = {}
-        for index, world_rank in enumerate(self.group):
-            if index not in mine:
-                hosts.setdefault(addresses[world_rank], []).append(index)
-        return hosts
-
-    def completion_for(self, members: list[int]) -> dict | None:
-        """What a host whose ranks are ``members`` needs once everything has arrived (None: nothing)."""
-        share, wanted = self.share, set(members)
-        if share == "sync":
-            return {}
-        if share == "result":
-            return {"result": self.result}
-        if share == "root":
-            sources = [] if self.root in wanted else [self.root]
-        elif share == "to_root":
-            if self.root not in wanted:
-                return None
-            sources = [index for index in range(len(self.group)) if index not in wanted]
-        else:
-            sources = [index for index in range(len(self.group)) if index not in wanted]
-        if not sources:
-            return None
-        return {"given": {index: self._cut(self.contributions[index], wanted) for index in sources}}
-
-    def _cut(self, contribution, wanted: set[int]):
-        if not self.chunked or contribution is None:
-            return contribution
-        return tuple(chunk if index in wanted else None for index, chunk in enumerate(contribution))
-
-
-def complete_receive(request: RecvRequest, source: int, tag: int, data) -> None:
-    """Fill a posted receive with a matched message (world lock held)."""
-    request.source, request.tag, request.nbytes = source, tag, len(data)
-    if len(data) > request.capacity:
-        request.error = fail(
-            ErrorClass.ERR_TRUNCATE,
-            f"message of {len(data)} bytes from rank {source} (tag {tag}) "
-            f"does not fit the receive buffer of {request.capacity} bytes",
-        )
-    else:
-        request.deliver(data)
-    request.done = True
-
-
-def _show(signature: tuple) -> str:
-    return "(" + ", ".join(str(item) for item in signature) + ")" if signature else "()"

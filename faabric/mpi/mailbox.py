@@ -1,0 +1,88 @@
+"""Point-to-point bookkeeping: messages not yet received, requests, and each rank's mailbox."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from faabric.exceptions import MpiError
+from faabric.mpi.errors import ErrorClass, fail
+
+ANY_SOURCE = -2
+ANY_TAG = -1
+
+
+class Envelope:
+    """A sent message not yet received: its match keys and its bytes."""
+
+    __slots__ = ("context", "source", "tag", "data", "synchronous")
+
+    def __init__(self, context: int, source: int, tag: int, data, synchronous: "SendRequest | RemoteSend | None") -> None:
+        self.context, self.source, self.tag, self.data, self.synchronous = context, source, tag, data, synchronous
+
+
+class Request:
+    """A pending operation; ``done`` turns true once, under the world lock."""
+
+    __slots__ = ("done", "source", "tag", "nbytes", "error", "kind")
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.done = False
+        self.source = -1
+        self.tag = -1
+        self.nbytes = 0
+        self.error: MpiError | None = None
+
+
+class SendRequest(Request):
+    __slots__ = ("owner",)
+
+    def __init__(self, owner: int) -> None:  # the hot path: no super() chain
+        self.kind, self.done, self.source, self.tag, self.nbytes, self.error = "send", False, -1, -1, 0, None
+        self.owner = owner
+
+
+class RemoteSend:
+    """A synchronous send from another host, acknowledged there once matched here."""
+
+    __slots__ = ("address", "sync_id")
+
+    def __init__(self, address: str, sync_id: int) -> None:
+        self.address, self.sync_id = address, sync_id
+
+
+class RecvRequest(Request):
+    """A posted receive: ``deliver(data)`` writes matched bytes into the receiver's buffer."""
+
+    __slots__ = ("context", "want_source", "want_tag", "capacity", "deliver", "owner")
+
+    def __init__(self, owner: int, context: int, source: int, tag: int, capacity: int, deliver: Callable) -> None:
+        self.kind, self.done, self.source, self.tag, self.nbytes, self.error = "recv", False, -1, -1, 0, None
+        self.owner = owner
+        self.context, self.want_source, self.want_tag = context, source, tag
+        self.capacity = capacity
+        self.deliver = deliver
+
+
+class Mailbox:
+    """One world rank's queue of unexpected messages and its posted receives."""
+
+    __slots__ = ("unexpected", "posted")
+
+    def __init__(self) -> None:
+        self.unexpected: list[Envelope] = []
+        self.posted: list[RecvRequest] = []
+
+
+def complete_receive(request: RecvRequest, source: int, tag: int, data) -> None:
+    """Fill a posted receive with a matched message (world lock held)."""
+    request.source, request.tag, request.nbytes = source, tag, len(data)
+    if len(data) > request.capacity:
+        request.error = fail(
+            ErrorClass.ERR_TRUNCATE,
+            f"message of {len(data)} bytes from rank {source} (tag {tag}) "
+            f"does not fit the receive buffer of {request.capacity} bytes",
+        )
+    else:
+        request.deliver(data)
+    request.done = True
