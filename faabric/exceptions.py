@@ -253,8 +253,8 @@ class StateBackendUnavailableError(StateError):
 
 
 class MpiError(FaabricError):
-    """An MPI call failed. MPI errors are fatal (``MPI_ERRORS_ARE_FATAL``): the
-    rank traps and its whole world ends.
+    """An MPI call failed. Unless the program chose ``MPI_ERRORS_RETURN``, MPI
+    errors are fatal (``MPI_ERRORS_ARE_FATAL``): the rank traps and its whole world ends.
 
     Attributes:
         function: the MPI function, e.g. ``MPI_Recv``.

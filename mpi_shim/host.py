@@ -2,11 +2,12 @@
 
 Completing requests (``MPI_Wait*``, ``MPI_Test*``, persistent requests) is in
 :mod:`mpi_shim.requests`, collectives in :mod:`mpi_shim.collectives`,
-datatypes, ops and topologies in :mod:`mpi_shim.types`. Every function returns ``MPI_SUCCESS``
-or traps: errors are fatal (``MPI_ERRORS_ARE_FATAL``). A failing call raises
+datatypes, ops and topologies in :mod:`mpi_shim.types`. A failing call raises
 a typed :class:`~faabric.exceptions.MpiError` naming the function, the rank
-and the MPI error class; the rank traps and its whole world is aborted, so
-the other ranks stop at their next MPI call (blocked ones wake at once).
+and the MPI error class. By default errors are fatal (``MPI_ERRORS_ARE_FATAL``):
+the rank traps and its whole world is aborted, so the other ranks stop at
+their next MPI call (blocked ones wake at once). On a communicator set to
+``MPI_ERRORS_RETURN``, the call's own errors return their error class instead.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 
-from faabric.exceptions import FaabricError, MpiAbortError, MpiError
+from faabric.exceptions import FaabricError, MpiAbortError, MpiDeadlockError, MpiError, MpiWorldFailedError
 from faabric.mpi import communicators as groups
 from faabric.mpi.errors import ErrorClass, fail
 from mpi_shim import abi
@@ -27,20 +28,38 @@ LIBRARY_VERSION = "faabric-py MPI 3.1 (wasm32; shared memory on one host, ZeroMQ
 
 
 def define(host_functions, name: str, params: str, results: str, fn) -> None:
-    """Define an MPI function whose failures name it and the rank, and abort the world."""
+    """Define an MPI function whose failures name it and the rank.
+
+    A failure aborts the world, unless the call's communicator has
+    ``MPI_ERRORS_RETURN`` and the failure is the call's own (a bad argument, a
+    truncated message): then the call returns the error class.
+    """
+    returns_code = results == "i"
 
     def mpi_function(call, *args):
+        state = call.scratch.get(STATE_KEY)
+        if state is not None:
+            state.current_comm = None
         try:
             return fn(call, *args)
         except FaabricError as error:
             state = call.scratch.get(STATE_KEY)
             if isinstance(error, MpiError):
                 _locate(error, name, state)
+                if returns_code and _returned(error, state):
+                    return error.error_class
             if state is not None:
                 state.world.abort(state.rank, error)
             raise
 
     host_functions.define(name, params, results, mpi_function)
+
+
+def _returned(error: MpiError, state: RankState | None) -> bool:
+    """Whether ``error`` goes back to the guest as a code: only the call's own errors, under MPI_ERRORS_RETURN."""
+    if state is None or state.finalized or isinstance(error, (MpiWorldFailedError, MpiDeadlockError, MpiAbortError)):
+        return False
+    return state.returns_errors()
 
 
 def _locate(error: MpiError, function: str, state: RankState | None) -> None:
@@ -215,7 +234,46 @@ def mpi_comm_free(call, comm_ptr) -> int:
     if handle in (abi.COMM_WORLD, abi.COMM_SELF):
         raise fail(ErrorClass.ERR_COMM, "MPI_COMM_WORLD and MPI_COMM_SELF cannot be freed")
     del state.comms[handle]
+    state.errhandlers.pop(handle, None)
     state.write_int(comm_ptr, abi.COMM_NULL)
+    return SUCCESS
+
+
+def mpi_comm_set_errhandler(call, comm, errhandler) -> int:
+    state = state_of(call)
+    state.comm(comm)
+    if errhandler == abi.ERRORS_RETURN:
+        state.errhandlers[comm] = errhandler
+    elif errhandler == abi.ERRORS_ARE_FATAL:
+        state.errhandlers.pop(comm, None)
+    else:
+        raise fail(ErrorClass.ERR_ARG, f"unknown error handler {errhandler:#x} (use MPI_ERRORS_ARE_FATAL or MPI_ERRORS_RETURN)")
+    return SUCCESS
+
+
+def mpi_comm_get_errhandler(call, comm, errhandler_ptr) -> int:
+    state = state_of(call)
+    state.comm(comm)
+    state.write_int(errhandler_ptr, state.errhandlers.get(comm, abi.ERRORS_ARE_FATAL), "error handler")
+    return SUCCESS
+
+
+def mpi_comm_call_errhandler(call, comm, errorcode) -> int:
+    """Invoke ``comm``'s error handler: end the world (fatal), or return ``errorcode``."""
+    state = state_of(call)
+    state.comm(comm)
+    if state.errhandlers.get(comm) == abi.ERRORS_RETURN:
+        return errorcode
+    try:
+        error_class = ErrorClass(errorcode)
+    except ValueError:
+        error_class = ErrorClass.ERR_OTHER
+    raise fail(error_class, f"the program raised error {errorcode} on a communicator whose errors are fatal")
+
+
+def mpi_errhandler_free(call, errhandler_ptr) -> int:
+    call.memory.check(errhandler_ptr, 4, "error handler")
+    state_of(call).write_int(errhandler_ptr, abi.ERRHANDLER_NULL, "error handler")
     return SUCCESS
 
 
@@ -424,6 +482,12 @@ FUNCTIONS = [
     ("MPI_Comm_group", "ii", mpi_comm_group),
     ("MPI_Comm_compare", "iii", mpi_comm_compare),
     ("MPI_Comm_free", "i", mpi_comm_free),
+    ("MPI_Comm_set_errhandler", "ii", mpi_comm_set_errhandler),
+    ("MPI_Comm_get_errhandler", "ii", mpi_comm_get_errhandler),
+    ("MPI_Comm_call_errhandler", "ii", mpi_comm_call_errhandler),
+    ("MPI_Errhandler_set", "ii", mpi_comm_set_errhandler),
+    ("MPI_Errhandler_get", "ii", mpi_comm_get_errhandler),
+    ("MPI_Errhandler_free", "i", mpi_errhandler_free),
     ("MPI_Group_incl", "iiii", mpi_group_incl),
     ("MPI_Group_excl", "iiii", mpi_group_excl),
     ("MPI_Group_size", "ii", mpi_group_size),

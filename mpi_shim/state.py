@@ -74,6 +74,8 @@ class RankState:
         self.types: dict[int, dt.Datatype] = dict(PREDEFINED_TYPES)
         self.ops: dict[int, OpSpec] = dict(PREDEFINED_OPS)
         self.requests: dict = {}  # handle -> Request, or a persistent request (mpi_shim.requests)
+        self.errhandlers: dict[int, int] = {}  # communicator handle -> MPI_ERRORS_RETURN (else fatal)
+        self.current_comm: int | None = None  # the communicator the running MPI call works on
         self._numbers = itertools.count(2)
         self._scratch_region = (0, 0)
 
@@ -83,14 +85,26 @@ class RankState:
         comm = self.comms.get(handle)
         if comm is None:
             raise fail(ErrorClass.ERR_COMM, f"invalid communicator {handle:#x}")
+        self.current_comm = handle
         return comm
 
     def add_comm(self, comm: Communicator | None) -> int:
+        """A handle for a new communicator; it inherits the error handler of the one it was made from."""
         if comm is None:
             return abi.COMM_NULL
         handle = abi.COMM_BASE + next(self._numbers)
         self.comms[handle] = comm
+        if self.current_comm in self.errhandlers:
+            self.errhandlers[handle] = self.errhandlers[self.current_comm]
         return handle
+
+    def returns_errors(self) -> bool:
+        """Whether the running call's errors go back to the caller (``MPI_ERRORS_RETURN``) instead of ending the world.
+
+        The call's communicator decides; calls without one (or with an invalid one) use ``MPI_COMM_WORLD``'s.
+        """
+        comm = self.current_comm if self.current_comm is not None else abi.COMM_WORLD
+        return self.errhandlers.get(comm) == abi.ERRORS_RETURN
 
     def group(self, handle: int) -> tuple[int, ...]:
         group = self.groups.get(handle)

@@ -152,3 +152,16 @@ async def test_a_world_larger_than_the_cluster_fails_clearly_instead_of_hanging(
     assert isinstance(result.error, MpiError)
     assert "a world of 5 ranks needs 5 slots; the cluster has 4" in result.error.detail
     assert result.error.function == "MPI_Init"
+
+
+@pytest.mark.parametrize("ranks", [1, 2, 4])
+async def test_errors_return_as_codes_under_mpi_errors_return_and_the_world_carries_on(cluster, mpi_wasm, ranks):
+    result = await run_world(cluster, mpi_wasm("errhandlers"), ranks)
+    assert result.error is None, result.error
+    assert b"errhandlers: " in result.stdout and b" 0 failures" in result.stdout, result.stdout.decode()
+
+
+async def test_errors_on_a_communicator_set_back_to_fatal_still_end_the_world(cluster, mpi_wasm):
+    result = await run_world(cluster, mpi_wasm("errhandlers"), RANKS, "fatal")
+    assert isinstance(result.error, MpiError)
+    assert result.error.error_name == "MPI_ERR_RANK" and result.error.function == "MPI_Send"
