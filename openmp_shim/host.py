@@ -23,6 +23,7 @@ from openmp_shim.team import WAIT_SLICE, Team, ThreadState
 from openmp_shim.workers import table_function
 
 _INT = {4: ("<i", "<I"), 8: ("<q", "<Q")}
+_I32 = struct.Struct("<i")
 _CRITICAL_LOCAL = -1  # lock key of FAASM_CRITICAL_LOCAL sections
 
 
@@ -53,14 +54,15 @@ def serialized_parallel(call: ActiveCall, loc: int, gtid: int) -> None:
     """``parallel if(0)``: the encountering thread alone is the team."""
     state = thread(call)
     team = Team(1, state)
-    call.scratch[SCRATCH_KEY] = ThreadState(state.program, team, 0, state.gtid, state, state.granule, state.blocking_factory)
+    state.program.enter(call, ThreadState(state.program, team, 0, state.gtid, state, state.granule,
+                                          state.blocking_factory))
 
 
 def end_serialized_parallel(call: ActiveCall, loc: int, gtid: int) -> None:
     state = thread(call)
     if state.parent is None:
         raise OpenMPError("__kmpc_end_serialized_parallel without a serialized region")
-    call.scratch[SCRATCH_KEY] = state.parent
+    state.program.enter(call, state.parent)
 
 
 # -- worksharing loops ------------------------------------------------------------
@@ -194,6 +196,24 @@ def barrier(call: ActiveCall, loc: int, gtid: int) -> None:
     state = thread(call)
     if state.team is not None:
         state.team.barrier(state)
+
+
+def barrier_wait(call: ActiveCall, generation_ptr: int, seen: int) -> None:
+    """The guest barrier's slow path: block until the generation at ``generation_ptr`` is no longer ``seen``."""
+    state = thread(call)
+    if state.team is None:
+        raise OpenMPError("guest barrier outside a team")
+    memory = call.memory
+    offset = memory.check(generation_ptr, 4, "barrier generation")
+    state.team.wait_for(lambda: _I32.unpack_from(memory.view, offset)[0] != seen, state)
+
+
+def barrier_wake(call: ActiveCall) -> None:
+    """The last member reached the guest barrier: wake the members blocked in :func:`barrier_wait`."""
+    team = thread(call).team
+    if team is not None:
+        with team.lock:
+            team.notify_all()
 
 
 def critical(call: ActiveCall, loc: int, gtid: int, name_ptr: int) -> None:
@@ -492,6 +512,14 @@ _FUNCTIONS = [
     ("__kmpc_for_static_init_8", "iiiiiiiII", "", _static_init(8, True)),
     ("__kmpc_for_static_init_8u", "iiiiiiiII", "", _static_init(8, False)),
     ("__kmpc_for_static_fini", "ii", "", nothing),
+    # the guest's fallbacks when its own static loops and barrier cannot answer
+    ("__faabric_omp_static_init_4", "iiiiiiiii", "", _static_init(4, True)),
+    ("__faabric_omp_static_init_4u", "iiiiiiiii", "", _static_init(4, False)),
+    ("__faabric_omp_static_init_8", "iiiiiiiII", "", _static_init(8, True)),
+    ("__faabric_omp_static_init_8u", "iiiiiiiII", "", _static_init(8, False)),
+    ("__faabric_omp_barrier", "ii", "", barrier),
+    ("__faabric_omp_barrier_wait", "ii", "", barrier_wait),
+    ("__faabric_omp_barrier_wake", "", "", barrier_wake),
     ("__kmpc_dispatch_init_4", "iiiiiii", "", _dispatch_init(4, True)),
     ("__kmpc_dispatch_init_4u", "iiiiiii", "", _dispatch_init(4, False)),
     ("__kmpc_dispatch_init_8", "iiiIIII", "", _dispatch_init(8, True)),

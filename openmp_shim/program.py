@@ -15,9 +15,10 @@ from __future__ import annotations
 import functools
 import math
 import os
+import struct
 import threading
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import wasmtime
 
@@ -32,6 +33,7 @@ from openmp_shim.team import Team, ThreadState
 from openmp_shim.workers import (
     STACK_SIZE,
     ForkSnapshot,
+    Handles,
     SharedMemory,
     Worker,
     call_microtask,
@@ -52,6 +54,10 @@ PROGRAM_KEY = "openmp.program"  # the root call's scratch: the program (states r
 THREAD_LIMIT = 128  # the most threads a team may have (OMP_THREAD_LIMIT may lower it)
 WRITE_EXPORT = "__faabric_omp_write"
 FLUSH_EXPORT = "__faabric_omp_flush"
+ATTACH_EXPORT = "__faabric_omp_attach"  # shared mode: the guest's own static loops and barriers
+TEAM_SYNC_EXPORT = "__faabric_omp_team_sync"
+_SLOT = struct.Struct("<ii")  # a guest thread slot: team number and team size
+_TEAM_SYNC = struct.Struct("<iii")  # the guest barrier: arrived, generation, sleepers
 _OUTPUT_PIECE = 2048
 
 
@@ -87,10 +93,14 @@ class OpenMPProgram:
         self.shared: SharedMemory | None = None
         self.brk: int | None = None  # shared mode: the heap's end (sbrk), below the workers' stacks
         self.stack_floor = 0
+        self.team_sync = 0  # shared mode: the guest barrier's address (0: the guest has none)
         self.busy = False
         exports = {item.name: index for index, item in enumerate(self.root.proto.module.exports)}
         self.sp_index = exports.get(f"{GLOBAL_EXPORT_PREFIX}0")
         self.exports = exports
+        from granules.engine import EPOCH_TICK_SECONDS  # (granules.engine imports the host functions)
+
+        self.epoch_ticks = math.ceil(call.granule.limits.time_seconds / EPOCH_TICK_SECONDS) + 1  # a member's limit
         pool = getattr(host, "pool", None)
         self.initial = ThreadState(self, None, 0, 0, None, self.root, pool.blocking if pool else None)
         weakref.finalize(self, _close, self.workers)  # workers stop when the call is over
@@ -136,14 +146,19 @@ class OpenMPProgram:
         if local < members and self.mode == "shared":
             raise OpenMPError("threads on other hosts need omp_mode 'snapshot' (they cannot share memory)")
         snapshot = self._prepare_shared(members) if self.mode == "shared" else self._prepare_snapshot(members, local)
+        if self.team_sync:  # (a failed team may have left members counted in)
+            _TEAM_SYNC.pack_into(self.root.memory.view, self.team_sync, 0, 0, 0)
         self.forks += 1
         if local < members:
             remote.send_members(self, call, team, parent, range(local + 1, team.size), microtask, args, snapshot[1])
-        for tid in range(1, local + 1):
-            worker = self.workers[tid - 1]
-            worker.submit(functools.partial(self._run_member, worker, team, tid, microtask, args, snapshot))
+
+        def start_workers() -> None:  # as late as possible: a woken worker then finds the GIL free
+            for tid in range(1, local + 1):
+                worker = self.workers[tid - 1]
+                worker.submit(functools.partial(self._run_member, worker, team, tid, microtask, args, snapshot))
+
         try:
-            self._run_inline(call, team, parent, microtask, args)
+            self._run_inline(call, team, parent, microtask, args, start_workers)
         except BaseException as error:  # noqa: B036 - reported after the workers stopped
             team.fail(error)
         team.join(parent, members)
@@ -157,14 +172,27 @@ class OpenMPProgram:
             finally:
                 del error  # else this frame and the error's traceback keep each other (and the granule) alive
 
-    def _run_inline(self, call: ActiveCall, team: Team, parent: ThreadState, microtask: int, args: list[int]) -> None:
+    def _run_inline(self, call: ActiveCall, team: Team, parent: ThreadState, microtask: int, args: list[int],
+                    ready: Callable[[], None] | None = None) -> None:
+        """Run the calling thread's part; ``ready`` (starting the other members) runs just before it."""
         granule = call.granule
-        call.scratch[SCRATCH_KEY] = ThreadState(self, team, 0, parent.gtid, parent, granule, parent.blocking_factory)
+        self.enter(call, ThreadState(self, team, 0, parent.gtid, parent, granule, parent.blocking_factory))
         try:
             top = stack_pointer(granule, self.sp_index)
-            call_microtask(granule, self.sp_index, top, microtask, parent.gtid, 0, args)
+            call_microtask(granule, self.sp_index, top, microtask, parent.gtid, 0, args, ready)
         finally:
-            call.scratch[SCRATCH_KEY] = parent
+            self.enter(call, parent)
+
+    def enter(self, call: ActiveCall, state: ThreadState) -> None:
+        """Make ``state`` the calling thread's current one (and its guest slot's, if attached)."""
+        call.scratch[SCRATCH_KEY] = state
+        self.show(call.granule, state)
+
+    def show(self, granule: "Granule", state: ThreadState) -> None:
+        """Tell an attached instance its thread's team number and size."""
+        handles = granule.extensions.get("openmp")  # (attaching creates them)
+        if handles is not None and handles.slot:
+            _SLOT.pack_into(granule.memory.view, handles.slot, state.tid, state.team_size)
 
     def _run_member(self, worker: Worker, team: Team, tid: int, microtask: int, args, snapshot) -> None:
         granule = worker.granule
@@ -172,11 +200,10 @@ class OpenMPProgram:
         state.stack_top = worker.stack_top
         active = ActiveCall(granule, self.message, self.context)
         active.scratch[SCRATCH_KEY] = state
+        self.show(granule, state)
         token = ACTIVE_CALL.set(active)
         try:
-            from granules.engine import EPOCH_TICK_SECONDS  # (granules.engine imports the host functions)
-
-            granule.store.set_epoch_deadline(math.ceil(granule.limits.time_seconds / EPOCH_TICK_SECONDS) + 1)
+            granule.store.set_epoch_deadline(self.epoch_ticks)
             call_microtask(granule, self.sp_index, worker.stack_top, microtask, worker.gtid, tid, args)
             if snapshot is not None:
                 self.call_export(granule, FLUSH_EXPORT, [])  # its stdio buffers are private copies
@@ -201,6 +228,9 @@ class OpenMPProgram:
             self.shared = SharedMemory(root.proto.name.replace("/", "-"), root.memory.view, target)
             self.shared.map_into(root)
             self.brk, self.stack_floor = size, target
+            if ATTACH_EXPORT in self.exports:
+                self.team_sync = self.call_export(root, TEAM_SYNC_EXPORT, [])
+                self._attach(root, 0)
         for worker in self._ensure_workers(workers):
             if worker.granule is None:
                 with self.lock:
@@ -211,7 +241,13 @@ class OpenMPProgram:
                 worker.granule = new_instance(root, self._wasi(), None)
                 self.shared.map_into(worker.granule)
                 set_globals(worker.granule, root.read_globals())  # (the stack pointer is set per call)
+                self._attach(worker.granule, worker.gtid)
         return None
+
+    def _attach(self, granule: "Granule", gtid: int) -> None:
+        """Give an instance guest slot ``gtid``: its static loops and barriers then skip the host."""
+        if self.team_sync:
+            Handles.of(granule, self.sp_index).slot = self.call_export(granule, ATTACH_EXPORT, [gtid])
 
     def sbrk(self, granule: "Granule", increment: int) -> int:
         """wasi-libc's ``sbrk``, for the heap every member of a team sees; -1 if out of memory."""
@@ -307,13 +343,13 @@ class OpenMPProgram:
                 root.memory.write(scratch, piece, "thread output")
                 self.call_export(root, WRITE_EXPORT, [fd, scratch, len(piece)])
 
-    def call_export(self, granule: "Granule", name: str, args: list[int]) -> None:
+    def call_export(self, granule: "Granule", name: str, args: list[int]) -> int:
         index = self.exports.get(name)
         if index is None:
             raise OpenMPError(f"the module lacks {name}: build it with `faabric cc -fopenmp`")
         func = raw.export_at(granule.ctx, granule.instance, index).of.func
         try:
-            raw.call(granule.ctx, func, args, "i")
+            return raw.call(granule.ctx, func, args, "i")
         except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
             raise granule.classify(error) from None
 

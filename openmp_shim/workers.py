@@ -164,7 +164,7 @@ def new_instance(root: "Granule", wasi: wasmtime.WasiConfig, snapshot: MemorySna
 
 
 class Handles:
-    """Raw handles of one instance that every fork uses: its stack pointer and table entries."""
+    """Raw handles of one instance that every fork uses: its stack pointer, table entries and guest slot."""
 
     def __init__(self, granule: "Granule", sp_index: int) -> None:
         ctx = granule.ctx
@@ -173,6 +173,7 @@ class Handles:
         if granule.proto.table_index is not None:
             self.table = raw.export_at(ctx, granule.instance, granule.proto.table_index).of.table
         self.functions: dict[int, object] = {}
+        self.slot = 0  # shared mode: the instance's guest thread slot (0: not attached)
 
     @staticmethod
     def of(granule: "Granule", sp_index: int) -> "Handles":
@@ -183,12 +184,14 @@ class Handles:
 
 
 def call_microtask(
-    granule: "Granule", sp_index: int, stack_top: int, func_index: int, gtid: int, tid: int, args: list[int]
+    granule: "Granule", sp_index: int, stack_top: int, func_index: int, gtid: int, tid: int, args: list[int],
+    ready: Callable[[], None] | None = None,
 ) -> None:
     """Run ``microtask(&gtid, &tid, *args)`` (a function-table entry) in ``granule``.
 
     ``gtid`` and ``tid`` are stored just below ``stack_top``, and the stack
-    pointer is set below them for the call, then restored.
+    pointer is set below them for the call, then restored. ``ready`` runs
+    last before entering the guest.
     """
     ctx = granule.ctx
     handles = Handles.of(granule, sp_index)
@@ -199,6 +202,8 @@ def call_microtask(
     granule.memory.write(frame, struct.pack("<ii", gtid, tid), "thread ids")
     raw.global_set(ctx, handles.sp_global, raw.make_value("i", frame))
     try:
+        if ready is not None:
+            ready()
         raw.call(ctx, func, [frame, frame + 4, *args], None)
     except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
         raise granule.classify(error) from None

@@ -12,6 +12,8 @@
  *   parent's own stdout at the join.
  * - Tasks run at once, undeferred, on the encountering thread (a valid
  *   OpenMP schedule); taskwait and taskgroup then have nothing to wait for.
+ * - Shared mode: static loop bounds and barriers are answered here, without
+ *   a host call (see "fast paths" below).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -248,6 +250,169 @@ int32_t __kmpc_omp_taskyield(void *loc, int32_t gtid, int end_part) { (void)loc,
 void __kmpc_taskgroup(void *loc, int32_t gtid) { (void)loc, (void)gtid; }
 void __kmpc_end_taskgroup(void *loc, int32_t gtid) { (void)loc, (void)gtid; }
 int omp_in_final(void) { return 0; }
+
+/* ---- fast paths for shared memory ----
+ *
+ * In shared mode the host attaches each instance (the call's own and each
+ * worker's) to a slot of `threads`: a per-instance wasm global points at it,
+ * and the host keeps the slot's team number and size current. Static loop
+ * bounds and barriers then run here, without a host call; a barrier's
+ * waiters spin a few microseconds, then block in the host. Unattached
+ * instances (snapshot mode, before the first fork, threads on other hosts)
+ * call the host for everything.
+ */
+
+#define MAX_THREADS 128
+#define BARRIER_SPINS 8000 /* about 3 microseconds of polling (wasmtime, x86-64) before blocking in the host */
+
+typedef struct thread_slot {
+    int32_t tid; /* omp_get_thread_num() of the thread's current team */
+    int32_t nth; /* that team's size */
+} thread_slot;
+
+typedef struct team_sync {
+    int32_t arrived;    /* members at the current barrier */
+    int32_t generation; /* barriers completed */
+    int32_t sleepers;   /* members blocked in the host */
+} team_sync;
+
+static thread_slot threads[MAX_THREADS];
+static team_sync team; /* one team forks at a time: only the call's initial thread forks */
+
+__asm__(".globaltype __faabric_omp_self, i32\n__faabric_omp_self:\n");
+
+static inline thread_slot *self(void) {
+    thread_slot *slot;
+    __asm__ volatile("global.get __faabric_omp_self\n\tlocal.set %0" : "=r"(slot));
+    return slot;
+}
+
+/* Called by the host: attach this instance to slot `gtid` (detach it if out of range); the slot's address. */
+__attribute__((export_name("__faabric_omp_attach"))) int32_t faabric_omp_attach(int32_t gtid) {
+    thread_slot *slot = gtid >= 0 && gtid < MAX_THREADS ? &threads[gtid] : NULL;
+    __asm__ volatile("local.get %0\n\tglobal.set __faabric_omp_self" ::"r"(slot));
+    return (int32_t)(intptr_t)slot;
+}
+
+/* Called by the host: where the team's barrier lives (it resets it at each fork). */
+__attribute__((export_name("__faabric_omp_team_sync"))) int32_t faabric_omp_team_sync(void) {
+    return (int32_t)(intptr_t)&team;
+}
+
+HOST(__faabric_omp_barrier) void faabric_omp_barrier(void *loc, int32_t gtid);
+HOST(__faabric_omp_barrier_wait) void faabric_omp_barrier_wait(int32_t *generation, int32_t seen);
+HOST(__faabric_omp_barrier_wake) void faabric_omp_barrier_wake(void);
+
+void __kmpc_barrier(void *loc, int32_t gtid) {
+    thread_slot *slot = self();
+    if (slot == NULL) {
+        faabric_omp_barrier(loc, gtid);
+        return;
+    }
+    int32_t nth = slot->nth;
+    if (nth <= 1) {
+        return;
+    }
+    int32_t seen = __atomic_load_n(&team.generation, __ATOMIC_SEQ_CST);
+    if (__atomic_add_fetch(&team.arrived, 1, __ATOMIC_SEQ_CST) == nth) {
+        __atomic_store_n(&team.arrived, 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&team.generation, seen + 1, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&team.sleepers, __ATOMIC_SEQ_CST)) {
+            faabric_omp_barrier_wake();
+        }
+        return;
+    }
+    for (int spin = 0; spin < BARRIER_SPINS; spin++) {
+        if (__atomic_load_n(&team.generation, __ATOMIC_SEQ_CST) != seen) {
+            return;
+        }
+    }
+    __atomic_add_fetch(&team.sleepers, 1, __ATOMIC_SEQ_CST);
+    faabric_omp_barrier_wait(&team.generation, seen); /* returns once the generation moved on */
+    __atomic_sub_fetch(&team.sleepers, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Static worksharing (libomp's __kmp_for_static_init), on 64-bit values; 0 if the host must do it. */
+typedef struct static_share {
+    int64_t lower, upper, stride;
+    int32_t last;
+} static_share;
+
+static int static_split(int32_t schedule, int64_t lower, int64_t upper, int64_t incr, int64_t chunk,
+                        static_share *out) {
+    const thread_slot *slot = self();
+    int32_t base = schedule & ~((1 << 29) | (1 << 30)); /* monotonic / nonmonotonic modifiers */
+    int chunked = base == 33;
+    if (slot == NULL || slot->nth < 1 || incr == 0 || !(chunked || base == 34 || base == 40 || base == 41 || base == 45)) {
+        return 0; /* (the host reports a bad schedule or a zero increment) */
+    }
+    int64_t tid = slot->tid, nth = slot->nth, distance, trips;
+    if (__builtin_sub_overflow(incr > 0 ? upper : lower, incr > 0 ? lower : upper, &distance)) {
+        return 0;
+    }
+    trips = distance < 0 ? 0 : distance / (incr > 0 ? incr : -incr) + 1;
+    *out = (static_share){lower, upper, incr, 0};
+    if (trips == 0) {
+        return 1;
+    }
+    if (nth == 1) {
+        out->stride = incr > 0 ? distance + 1 : -(distance + 1);
+        out->last = 1;
+        return 1;
+    }
+    int64_t first, span, total;
+    if (!chunked && trips < nth) {
+        out->stride = trips;
+        if (tid < trips) {
+            out->lower = out->upper = lower + tid * incr;
+            out->last = tid == trips - 1;
+        } else {
+            out->lower = upper + (incr > 0 ? 1 : -1);
+        }
+        return 1;
+    }
+    if (!chunked) {
+        int64_t small = trips / nth, extras = trips % nth;
+        first = lower + incr * (tid * small + (tid < extras ? tid : extras));
+        *out = (static_share){first, first + small * incr - (tid < extras ? 0 : incr), trips, tid == nth - 1};
+        return 1;
+    }
+    chunk = chunk < 1 ? 1 : chunk;
+    if (__builtin_mul_overflow(chunk, incr, &span) || __builtin_mul_overflow(span, nth, &total) ||
+        __builtin_add_overflow(lower, span * tid, &first)) {
+        return 0;
+    }
+    *out = (static_share){first, first + span - incr, total, ((trips - 1) / chunk) % nth == tid};
+    return 1;
+}
+
+#define STATIC_INIT(SUFFIX, T, S, FITS)                                                                          \
+    HOST(__faabric_omp_static_init_##SUFFIX)                                                                     \
+    void faabric_omp_static_init_##SUFFIX(void *, int32_t, int32_t, int32_t *, T *, T *, S *, S, S);             \
+    void __kmpc_for_static_init_##SUFFIX(void *loc, int32_t gtid, int32_t schedule, int32_t *p_last, T *p_lower, \
+                                         T *p_upper, S *p_stride, S incr, S chunk) {                             \
+        static_share share;                                                                                      \
+        T lower = *p_lower, upper = *p_upper;                                                                    \
+        if (!(FITS) || !static_split(schedule, (int64_t)lower, (int64_t)upper, incr, chunk, &share)) {           \
+            faabric_omp_static_init_##SUFFIX(loc, gtid, schedule, p_last, p_lower, p_upper, p_stride, incr, chunk); \
+            return;                                                                                              \
+        }                                                                                                        \
+        *p_lower = (T)share.lower;                                                                               \
+        *p_upper = (T)share.upper;                                                                               \
+        *p_stride = (S)share.stride;                                                                             \
+        if (p_last) {                                                                                            \
+            *p_last = share.last;                                                                                \
+        }                                                                                                        \
+    }
+
+/* 64-bit bounds must leave the arithmetic room: larger ones go to the host. */
+#define SMALL64(v) ((v) >= -((int64_t)1 << 60) && (v) <= ((int64_t)1 << 60))
+STATIC_INIT(4, int32_t, int32_t, 1)
+STATIC_INIT(4u, uint32_t, int32_t, 1)
+STATIC_INIT(8, int64_t, int64_t, SMALL64(lower) && SMALL64(upper) && SMALL64(incr))
+STATIC_INIT(8u, uint64_t, int64_t, lower <= ((uint64_t)1 << 60) && upper <= ((uint64_t)1 << 60) && SMALL64(incr))
+
+void __kmpc_for_static_fini(void *loc, int32_t gtid) { (void)loc, (void)gtid; }
 
 /* ---- thread ids ---- */
 
