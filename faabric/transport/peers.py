@@ -61,7 +61,8 @@ class PeerChannel:
         raise NotImplementedError
 
     def forget(self, address: str) -> None:
-        """Drop what this channel keeps for sending to ``address`` (an inbox that is gone)."""
+        """Drop what this channel keeps for sending to ``address`` (an inbox whose world has finished here);
+        messages already sent are still delivered."""
 
     def close(self) -> None:
         raise NotImplementedError

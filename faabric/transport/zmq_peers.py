@@ -11,6 +11,9 @@ from faabric.exceptions import TransportError
 from faabric.transport.peers import Inbox, PeerChannel
 
 
+FORGET_LINGER_MS = 10_000  # how long a forgotten destination's queued messages keep being delivered
+
+
 class ZmqPeers(PeerChannel):
     """A peer channel over ZeroMQ PUSH/PULL sockets (one PULL bound here, a PUSH per destination)."""
 
@@ -63,7 +66,7 @@ class ZmqPeers(PeerChannel):
         if entry is not None:
             lock, push = entry
             with lock:
-                push.close(0)
+                push.close(linger=FORGET_LINGER_MS)  # a rank's last messages may still be queued
 
     def _connect(self, address: str) -> tuple[threading.Lock, zmq.Socket]:
         with self._pushes_lock:
@@ -141,7 +144,7 @@ class ZmqInbox(Inbox):
         except zmq.Again:
             return []
         message = self._rest(first)
-        return [message] if first else []
+        return ([message] if first else []) + self.drain()
 
     def drain(self) -> list[list]:
         pull, messages = self._pull, []
