@@ -3,13 +3,14 @@
 Run it with ``make demo`` (or ``python -m examples.demo``). It compiles the C
 examples beside this file, uploads them to an embedded runtime (planner and
 host in this process; no servers), and shows I/O, fan-out by name, chaining
-by function pointer, a zygote snapshot, an MPI world, OpenMP threads, and how
-fast granules start.
+by function pointer, a zygote snapshot, an MPI world, OpenMP threads, how
+fast granules start, and an MPI world spanning two hosts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import statistics
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ EXAMPLES = Path(__file__).parent
 FUNCTIONS = ["hello", "echo", "square", "fanout", "chain_ptr", "zygote"]
 
 
-PARALLEL = {"mpi_pi": ("mpi/pi.c", []), "omp_pi": ("omp/pi.c", ["-fopenmp"])}
+PARALLEL = {"mpi_pi": ("mpi/pi.c", []), "mpi_ring": ("mpi/ring.c", []), "omp_pi": ("omp/pi.c", ["-fopenmp"])}
 
 
 def build(out_dir: Path) -> dict[str, Path]:
@@ -73,6 +74,15 @@ async def run(config: SystemConfig | None = None) -> dict[str, faabric.CallResul
         show("OpenMP: pi with a parallel for reduction on 2 threads sharing memory", results["omp_pi"])
 
         await start_up_figures(cluster)
+
+    # Two hosts of two slots, linked in-process as workers are over ZeroMQ: a world of 4 spans both.
+    async with faabric.LocalCluster(hosts=2, config=dataclasses.replace(config, slots=2)) as pair:
+        await pair.upload("demo", "mpi_ring", wasm["mpi_ring"])
+        results["mpi_ring"] = await pair.invoke("demo", "mpi_ring", mpi_world_size=4)
+        show("MPI across hosts: a token round a ring of 4 ranks on 2 hosts", results["mpi_ring"])
+        hosts = sorted({rank.host for rank in results["mpi_ring"].ranks})
+        print(f"   ranks  | {', '.join(f'rank {r}: {rank.host}' for r, rank in enumerate(results['mpi_ring'].ranks))}")
+        print(f"   hosts  | {len(hosts)}")
     return results
 
 

@@ -16,4 +16,6 @@ async def test_demo_runs_every_c_example(config):
     assert b"zygote ran 1 time" in results["zygote"].stdout
     assert b"pi is approximately 3.14159" in results["mpi_pi"].stdout and len(results["mpi_pi"].ranks) == 4
     assert b"pi=3.1415926" in results["omp_pi"].stdout
+    assert results["mpi_ring"].stdout == b"token after 3 laps of 4 ranks: 18\n"
+    assert len({rank.host for rank in results["mpi_ring"].ranks}) == 2
     assert all(r.return_value == 0 for r in results.values())
