@@ -9,7 +9,6 @@ fast granules start, and an MPI world spanning two hosts.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import statistics
 import time
