@@ -112,3 +112,63 @@ def _wait(endpoint: Endpoint, request) -> str:
         return "done"
     except MpiError as error:
         return error
+
+
+def _ranks_on_two_hosts(size: int, body) -> tuple[list, list]:
+    """Ranks 0..size/2-1 on one host and the rest on another (threads, in-process channels); each runs
+    ``body(endpoint)``. Returns the results and the kinds of host-to-host messages sent after every rank joined."""
+    switchboard = Switchboard()
+    home, other = WorldRegistry(switchboard.channel()), WorldRegistry(switchboard.channel())
+    worlds = [home.create(9, size, timeout=10.0), other.join(9, size, 10.0, home.network.address)[0]]
+    sent: list = []
+    joined = threading.Barrier(size)
+    for registry in (home, other):
+        original = registry.network._send
+
+        def counting(address, header, body=None, original=original):
+            sent.append(header[0])
+            original(address, header, body)
+
+        registry.network._send = counting
+    results: list = [None] * size
+
+    def rank(number: int) -> None:
+        world = worlds[number >= size // 2]
+        world.join(number)
+        world.wait_until(number, lambda: world.mapped, "MPI_Init")
+        world.initialized(number)
+        if joined.wait() == 0:
+            sent.clear()  # joins and the map are behind us
+        joined.wait()
+        results[number] = body(Endpoint(world, number))
+        world.depart(number)
+
+    threads = [threading.Thread(target=rank, args=(n,)) for n in range(size)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    home.network.channel.close()
+    other.network.channel.close()
+    return results, sent
+
+
+def test_a_broadcast_crosses_between_hosts_once_each_way():
+    def bcast(endpoint: Endpoint):
+        comm = endpoint.world.comm_world
+        return bytes(endpoint.bcast(comm, 0, b"from rank 0" if endpoint.rank == 0 else None, 11))
+
+    results, sent = _ranks_on_two_hosts(6, bcast)
+    assert results == [b"from rank 0"] * 6
+    assert sorted(kind.name for kind in sent) == ["BUNDLE", "COMPLETION"]
+
+
+def test_an_allreduce_crosses_between_hosts_once_each_way_and_every_rank_gets_the_sum():
+    def allreduce(endpoint: Endpoint):
+        comm = endpoint.world.comm_world
+        array = np.array([endpoint.rank + 1], dtype="<i8")
+        return int(endpoint.allreduce(comm, array, lambda a, b: a + b, "SUM")[0])
+
+    results, sent = _ranks_on_two_hosts(4, allreduce)
+    assert results == [10] * 4
+    assert sorted(kind.name for kind in sent) == ["BUNDLE", "COMPLETION"]
