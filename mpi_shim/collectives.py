@@ -1,13 +1,21 @@
 """Collective ``MPI_*`` host functions: read the guest's buffers, meet in the
 world's slot (:class:`faabric.mpi.endpoint.Endpoint`), write the results.
 
+Each collective is written once, as steps that start it and then write its
+results; the blocking call runs both at once, and the nonblocking one
+(``MPI_Ibcast``...) returns a request whose ``MPI_Wait``/``MPI_Test`` runs the
+second step. A nonblocking collective never matches a blocking one.
+
 Arguments that MPI calls significant only at the root (the root's receive
 buffer of a gather, the send buffer of a scatter...) are only read there.
 """
 
 from __future__ import annotations
 
+import inspect
+
 from faabric.mpi.errors import ErrorClass, fail
+from faabric.mpi.mailbox import CollectiveRequest
 from granules.guest_memory import as_pointer
 from mpi_shim import abi
 from mpi_shim.state import RankState, state_of
@@ -31,23 +39,70 @@ def _expect(name: str, got: int, expected: int, source: int) -> None:
         raise fail(error, detail)
 
 
-def mpi_barrier(call, comm) -> int:
-    state = state_of(call)
-    state.endpoint.barrier(state.comm(comm))
-    return SUCCESS
+def _blocking(steps_of, name: str):
+    """The blocking MPI call: start the collective, wait for it, write its results."""
+
+    def blocking(call, *args) -> int:
+        state = state_of(call)
+        steps = steps_of(state, *args, name=name)
+        _resume(steps, state.endpoint.complete(next(steps)))
+        return SUCCESS
+
+    blocking.__signature__ = _signature(steps_of)
+    return blocking
 
 
-def mpi_bcast(call, buffer, count, datatype, root, comm) -> int:
-    state = state_of(call)
+def _nonblocking(steps_of, name: str):
+    """``MPI_I...``: start the collective; ``MPI_Wait``/``MPI_Test`` complete it and write its results."""
+
+    def nonblocking(call, *args) -> int:
+        *args, request_ptr = args
+        state = state_of(call)
+        call.memory.check(request_ptr, 4, "request")
+        steps = steps_of(state, *args, name=name)
+        pending = next(steps)
+        request = CollectiveRequest(pending.ready, lambda: _resume(steps, pending.finish()), pending.what)
+        state.write_int(request_ptr, state.add_request(request), "request")
+        return SUCCESS
+
+    nonblocking.__signature__ = _signature(steps_of, "request_ptr")
+    return nonblocking
+
+
+def _signature(steps_of, *extra: str) -> inspect.Signature:
+    """The MPI call's own arguments (the steps' minus ``state`` and ``name``), as the host function takes them."""
+    arguments = list(inspect.signature(steps_of).parameters)[1:-1] + list(extra)
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    return inspect.Signature([inspect.Parameter(n, positional) for n in ["call", *arguments]])
+
+
+def _resume(steps, result) -> None:
+    """Hand a collective's result to its steps, which write it into the guest's buffers."""
+    try:
+        steps.send(result)
+    except StopIteration:
+        return
+    raise RuntimeError("a collective's steps yield exactly once")
+
+
+# Each collective is a generator: it reads its arguments, yields the started
+# collective, and is resumed with the result to write it (at once, or in MPI_Wait).
+
+
+def _barrier(state: RankState, comm, name: str):
+    yield state.endpoint.start_barrier(state.comm(comm), name)
+
+
+def _bcast(state: RankState, buffer, count, datatype, root, comm, name: str):
     channel, kind = state.comm(comm), state.datatype(datatype)
     state.check_count(count)
     state.check_root(channel, root)
     nbytes = count * kind.size
     if state.my_rank(channel) == root:
-        state.endpoint.bcast(channel, root, state.copy(buffer, count, kind), nbytes)
+        yield state.endpoint.start_bcast(channel, root, state.copy(buffer, count, kind), nbytes, name)
     else:
-        state.write(buffer, count, kind, state.endpoint.bcast(channel, root, None, nbytes))
-    return SUCCESS
+        received = yield state.endpoint.start_bcast(channel, root, None, nbytes, name)
+        state.write(buffer, count, kind, received)
 
 
 def _reduction_input(state: RankState, sendbuf, recvbuf, count, datatype, op):
@@ -58,23 +113,20 @@ def _reduction_input(state: RankState, sendbuf, recvbuf, count, datatype, op):
     return kind, as_array(state.data(source, count, kind)), combine, key
 
 
-def mpi_reduce(call, sendbuf, recvbuf, count, datatype, op, root, comm) -> int:
-    state = state_of(call)
+def _reduce(state: RankState, sendbuf, recvbuf, count, datatype, op, root, comm, name: str):
     channel = state.comm(comm)
     state.check_root(channel, root)
     kind, array, combine, key = _reduction_input(state, sendbuf, recvbuf, count, datatype, op)
-    result = state.endpoint.reduce(channel, root, array, combine, key)
+    result = yield state.endpoint.start_reduce(channel, root, array, combine, key, name)
     if result is not None:
         state.write(recvbuf, count, kind, result.tobytes())
-    return SUCCESS
 
 
-def mpi_allreduce(call, sendbuf, recvbuf, count, datatype, op, comm) -> int:
-    state = state_of(call)
+def _allreduce(state: RankState, sendbuf, recvbuf, count, datatype, op, comm, name: str):
     channel = state.comm(comm)
     kind, array, combine, key = _reduction_input(state, sendbuf, recvbuf, count, datatype, op)
-    state.write(recvbuf, count, kind, state.endpoint.allreduce(channel, array, combine, key).tobytes())
-    return SUCCESS
+    result = yield state.endpoint.start_allreduce(channel, array, combine, key, name)
+    state.write(recvbuf, count, kind, result.tobytes())
 
 
 def _scan(exclusive: bool):
@@ -128,9 +180,8 @@ def _regular(count: int, size: int) -> list[tuple[int, int]]:
     return [(count, rank * count) for rank in range(size)]
 
 
-def _gather(call, sendbuf, sendcount, sendtype, recvbuf, layout_of, recvtype, root, comm, name: str) -> int:
+def _gather_into(state: RankState, sendbuf, sendcount, sendtype, recvbuf, layout_of, recvtype, root, comm, name: str):
     """Gather and Gatherv: ``layout_of(state, size)`` gives (count, displacement) per rank, at the root only."""
-    state = state_of(call)
     channel = state.comm(comm)
     state.check_root(channel, root)
     me = state.my_rank(channel)
@@ -145,33 +196,32 @@ def _gather(call, sendbuf, sendcount, sendtype, recvbuf, layout_of, recvtype, ro
     else:
         state.check_count(sendcount)
         data = state.copy(sendbuf, sendcount, state.datatype(sendtype))
-    gathered = state.endpoint.gather(channel, root, data, name)
+    gathered = yield state.endpoint.start_gather(channel, root, data, name)
     if gathered is not None:
         for rank, chunk in enumerate(gathered):
             count, displacement = layout[rank]
             _expect(name, len(chunk), count * receive_type.size, rank)
             if not (rank == me and _in_place(sendbuf)):
                 state.write(_at(recvbuf, displacement, receive_type), count, receive_type, chunk)
-    return SUCCESS
 
 
-def mpi_gather(call, sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm) -> int:
+def _gather(state: RankState, sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, name: str):
     def layout(state, size):
         state.check_count(recvcount)
         return _regular(recvcount, size)
 
-    return _gather(call, sendbuf, sendcount, sendtype, recvbuf, layout, recvtype, root, comm, "MPI_Gather")
+    yield from _gather_into(state, sendbuf, sendcount, sendtype, recvbuf, layout, recvtype, root, comm, name)
 
 
-def mpi_gatherv(call, sendbuf, sendcount, sendtype, recvbuf, counts_ptr, displs_ptr, recvtype, root, comm) -> int:
+def _gatherv(state: RankState, sendbuf, sendcount, sendtype, recvbuf, counts_ptr, displs_ptr, recvtype, root, comm,
+             name: str):
     def layout(state, size):
         return _counts_and_displacements(state, size, counts_ptr, displs_ptr)
 
-    return _gather(call, sendbuf, sendcount, sendtype, recvbuf, layout, recvtype, root, comm, "MPI_Gatherv")
+    yield from _gather_into(state, sendbuf, sendcount, sendtype, recvbuf, layout, recvtype, root, comm, name)
 
 
-def _allgather(call, sendbuf, sendcount, sendtype, recvbuf, layout, recvtype, comm, name: str) -> int:
-    state = state_of(call)
+def _allgather_into(state: RankState, sendbuf, sendcount, sendtype, recvbuf, layout, recvtype, comm, name: str):
     channel = state.comm(comm)
     me = state.my_rank(channel)
     receive_type = state.datatype(recvtype)
@@ -181,28 +231,26 @@ def _allgather(call, sendbuf, sendcount, sendtype, recvbuf, layout, recvtype, co
     else:
         state.check_count(sendcount)
         data = state.copy(sendbuf, sendcount, state.datatype(sendtype))
-    for rank, chunk in enumerate(state.endpoint.allgather(channel, data, name)):
+    gathered = yield state.endpoint.start_allgather(channel, data, name)
+    for rank, chunk in enumerate(gathered):
         count, displacement = layout[rank]
         _expect(name, len(chunk), count * receive_type.size, rank)
         state.write(_at(recvbuf, displacement, receive_type), count, receive_type, chunk)
-    return SUCCESS
 
 
-def mpi_allgather(call, sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) -> int:
-    state = state_of(call)
+def _allgather(state: RankState, sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, name: str):
     state.check_count(recvcount)
     layout = _regular(recvcount, state.comm(comm).size)
-    return _allgather(call, sendbuf, sendcount, sendtype, recvbuf, layout, recvtype, comm, "MPI_Allgather")
+    yield from _allgather_into(state, sendbuf, sendcount, sendtype, recvbuf, layout, recvtype, comm, name)
 
 
-def mpi_allgatherv(call, sendbuf, sendcount, sendtype, recvbuf, counts_ptr, displs_ptr, recvtype, comm) -> int:
-    state = state_of(call)
+def _allgatherv(state: RankState, sendbuf, sendcount, sendtype, recvbuf, counts_ptr, displs_ptr, recvtype, comm,
+                name: str):
     layout = _counts_and_displacements(state, state.comm(comm).size, counts_ptr, displs_ptr)
-    return _allgather(call, sendbuf, sendcount, sendtype, recvbuf, layout, recvtype, comm, "MPI_Allgatherv")
+    yield from _allgather_into(state, sendbuf, sendcount, sendtype, recvbuf, layout, recvtype, comm, name)
 
 
-def _scatter(call, sendbuf, layout_of, sendtype, recvbuf, recvcount, recvtype, root, comm, name: str) -> int:
-    state = state_of(call)
+def _scatter_from(state: RankState, sendbuf, layout_of, sendtype, recvbuf, recvcount, recvtype, root, comm, name: str):
     channel = state.comm(comm)
     state.check_root(channel, root)
     me = state.my_rank(channel)
@@ -213,32 +261,32 @@ def _scatter(call, sendbuf, layout_of, sendtype, recvbuf, recvcount, recvtype, r
             state.copy(_at(sendbuf, displacement, send_type), count, send_type)
             for count, displacement in layout_of(state, channel.size)
         ]
-    chunk = state.endpoint.scatter(channel, root, chunks, name)
+    chunk = yield state.endpoint.start_scatter(channel, root, chunks, name)
     if me == root and _in_place(recvbuf):
-        return SUCCESS
+        return
     state.check_count(recvcount)
     receive_type = state.datatype(recvtype)
     _expect(name, len(chunk), recvcount * receive_type.size, root)
     state.write(recvbuf, recvcount, receive_type, chunk)
-    return SUCCESS
 
 
-def mpi_scatter(call, sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm) -> int:
+def _scatter(state: RankState, sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, name: str):
     def layout(state, size):
         state.check_count(sendcount)
         return _regular(sendcount, size)
 
-    return _scatter(call, sendbuf, layout, sendtype, recvbuf, recvcount, recvtype, root, comm, "MPI_Scatter")
+    yield from _scatter_from(state, sendbuf, layout, sendtype, recvbuf, recvcount, recvtype, root, comm, name)
 
 
-def mpi_scatterv(call, sendbuf, counts_ptr, displs_ptr, sendtype, recvbuf, recvcount, recvtype, root, comm) -> int:
+def _scatterv(state: RankState, sendbuf, counts_ptr, displs_ptr, sendtype, recvbuf, recvcount, recvtype, root, comm,
+              name: str):
     def layout(state, size):
         return _counts_and_displacements(state, size, counts_ptr, displs_ptr)
 
-    return _scatter(call, sendbuf, layout, sendtype, recvbuf, recvcount, recvtype, root, comm, "MPI_Scatterv")
+    yield from _scatter_from(state, sendbuf, layout, sendtype, recvbuf, recvcount, recvtype, root, comm, name)
 
 
-def _alltoall(state: RankState, sendbuf, send_layout, sendtype, recvbuf, recv_layout, recvtype, comm, name) -> int:
+def _alltoall_with(state: RankState, sendbuf, send_layout, sendtype, recvbuf, recv_layout, recvtype, comm, name):
     channel = state.comm(comm)
     receive_type = state.datatype(recvtype)
     if _in_place(sendbuf):
@@ -246,48 +294,51 @@ def _alltoall(state: RankState, sendbuf, send_layout, sendtype, recvbuf, recv_la
     else:
         send_type = state.datatype(sendtype)
     chunks = [state.copy(_at(sendbuf, d, send_type), c, send_type) for c, d in send_layout]
-    for rank, chunk in enumerate(state.endpoint.alltoall(channel, chunks, name)):
+    received = yield state.endpoint.start_alltoall(channel, chunks, name)
+    for rank, chunk in enumerate(received):
         count, displacement = recv_layout[rank]
         _expect(name, len(chunk), count * receive_type.size, rank)
         state.write(_at(recvbuf, displacement, receive_type), count, receive_type, chunk)
-    return SUCCESS
 
 
-def mpi_alltoall(call, sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) -> int:
-    state = state_of(call)
+def _alltoall(state: RankState, sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, name: str):
     size = state.comm(comm).size
     state.check_count(recvcount)
     if not _in_place(sendbuf):
         state.check_count(sendcount)
-    return _alltoall(
-        state, sendbuf, _regular(sendcount, size), sendtype,
-        recvbuf, _regular(recvcount, size), recvtype, comm, "MPI_Alltoall",
-    )
+    send, receive = _regular(sendcount, size), _regular(recvcount, size)
+    yield from _alltoall_with(state, sendbuf, send, sendtype, recvbuf, receive, recvtype, comm, name)
 
 
-def mpi_alltoallv(call, sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm) -> int:
-    state = state_of(call)
+def _alltoallv(state: RankState, sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm,
+               name: str):
     size = state.comm(comm).size
     receive = _counts_and_displacements(state, size, recvcounts, rdispls)
     send = receive if _in_place(sendbuf) else _counts_and_displacements(state, size, sendcounts, sdispls)
-    return _alltoall(state, sendbuf, send, sendtype, recvbuf, receive, recvtype, comm, "MPI_Alltoallv")
+    yield from _alltoall_with(state, sendbuf, send, sendtype, recvbuf, receive, recvtype, comm, name)
 
+
+_STEPS = {
+    "Barrier": ("i", _barrier),
+    "Bcast": ("iiiii", _bcast),
+    "Reduce": ("iiiiiii", _reduce),
+    "Allreduce": ("iiiiii", _allreduce),
+    "Gather": ("iiiiiiii", _gather),
+    "Gatherv": ("iiiiiiiii", _gatherv),
+    "Allgather": ("iiiiiii", _allgather),
+    "Allgatherv": ("iiiiiiii", _allgatherv),
+    "Scatter": ("iiiiiiii", _scatter),
+    "Scatterv": ("iiiiiiiii", _scatterv),
+    "Alltoall": ("iiiiiii", _alltoall),
+    "Alltoallv": ("iiiiiiiii", _alltoallv),
+}
 
 FUNCTIONS = [
-    ("MPI_Barrier", "i", mpi_barrier),
-    ("MPI_Bcast", "iiiii", mpi_bcast),
-    ("MPI_Reduce", "iiiiiii", mpi_reduce),
-    ("MPI_Allreduce", "iiiiii", mpi_allreduce),
     ("MPI_Scan", "iiiiii", _scan(False)),
     ("MPI_Exscan", "iiiiii", _scan(True)),
     ("MPI_Reduce_scatter", "iiiiii", mpi_reduce_scatter),
     ("MPI_Reduce_scatter_block", "iiiiii", mpi_reduce_scatter_block),
-    ("MPI_Gather", "iiiiiiii", mpi_gather),
-    ("MPI_Gatherv", "iiiiiiiii", mpi_gatherv),
-    ("MPI_Allgather", "iiiiiii", mpi_allgather),
-    ("MPI_Allgatherv", "iiiiiiii", mpi_allgatherv),
-    ("MPI_Scatter", "iiiiiiii", mpi_scatter),
-    ("MPI_Scatterv", "iiiiiiiii", mpi_scatterv),
-    ("MPI_Alltoall", "iiiiiii", mpi_alltoall),
-    ("MPI_Alltoallv", "iiiiiiiii", mpi_alltoallv),
+    *((f"MPI_{name}", params, _blocking(steps, f"MPI_{name}")) for name, (params, steps) in _STEPS.items()),
+    *((f"MPI_I{name.lower()}", params + "i", _nonblocking(steps, f"MPI_I{name.lower()}"))
+      for name, (params, steps) in _STEPS.items()),
 ]

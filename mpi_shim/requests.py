@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from faabric.mpi.errors import ErrorClass, fail
-from faabric.mpi.mailbox import Request
+from faabric.mpi.mailbox import CollectiveRequest, Request
 from granules.guest_memory import as_pointer
 from mpi_shim import abi
 from mpi_shim.host import post_recv, start_send
@@ -41,6 +41,8 @@ def _request(state: RankState, handle: int):
 
 
 def _describe(request) -> str:
+    if isinstance(request, CollectiveRequest):
+        return f"MPI_Wait for {request.what}"
     if request.kind == "recv":
         return f"MPI_Wait for a receive (source={request.want_source}, tag={request.want_tag})"
     return "MPI_Wait for a synchronous send to be received"
@@ -57,6 +59,8 @@ def _finish(state: RankState, requests_ptr: int, index: int, handle: int, status
         state.write_int(requests_ptr + 4 * index, abi.REQUEST_NULL, "request")
     if request.error is not None:
         raise request.error
+    if isinstance(request, CollectiveRequest):
+        request.complete()  # the results go into the receive buffers now
     state.status_of(status_ptr, request)
 
 
@@ -168,6 +172,8 @@ def mpi_request_free(call, request_ptr) -> int:
     handle = call.memory.read_i32(request_ptr, "request")
     if handle not in state.requests:
         raise fail(ErrorClass.ERR_REQUEST, f"cannot free request {handle:#x}")
+    if isinstance(state.requests[handle], CollectiveRequest):
+        raise fail(ErrorClass.ERR_REQUEST, "a nonblocking collective's request cannot be freed: wait for it")
     del state.requests[handle]  # a posted receive stays posted and still fills its buffer
     state.write_int(request_ptr, abi.REQUEST_NULL, "request")
     return SUCCESS

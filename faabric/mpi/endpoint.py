@@ -35,6 +35,20 @@ from faabric.mpi.world import World
 PROC_NULL = -1
 
 
+class Pending:
+    """A started collective: ``ready()`` (checked under the world lock) says this rank's results are here;
+    ``finish()`` then takes them and leaves the collective."""
+
+    __slots__ = ("ready", "finish", "what")
+
+    def __init__(self, ready: Callable[[], bool], finish: Callable, what: str) -> None:
+        self.ready, self.finish, self.what = ready, finish, what
+
+
+def _always() -> bool:
+    return True
+
+
 class Endpoint:
     """What rank ``rank`` of ``world`` does; ``blocking`` gives up its CPU while it waits."""
 
@@ -169,12 +183,10 @@ class Endpoint:
     def _leave(self, comm: Communicator, slot: Slot) -> None:
         self.world.leave(slot)
 
-    def _wait_all(self, slot: Slot, name: str) -> None:
-        if slot.arrived != len(slot.contributions):
-            self.wait_for(lambda: slot.arrived == len(slot.contributions), f"{name} (waiting for every rank)")
-
-    def _wait_rank(self, slot: Slot, rank: int, name: str) -> None:
-        self.wait_for(lambda: slot.contributions[rank] is not MISSING, f"{name} (waiting for rank {rank})")
+    def complete(self, pending: "Pending"):
+        """Wait until a started collective's results are here; take them."""
+        self.wait_for(pending.ready, pending.what)
+        return pending.finish()
 
     def _shared(self, comm: Communicator, slot: Slot, compute: Callable, name: str):
         """``compute(contributions)`` run once, by the first rank to ask; the others wait for it."""
@@ -192,49 +204,76 @@ class Endpoint:
             self.wait_for(lambda: slot.result is not MISSING, f"{name} (waiting for the result)")
         return slot.result
 
-    def _combine(self, comm: Communicator, name: str, signature: tuple, contribution, compute: Callable):
+    def _everyone(self, comm: Communicator, slot: Slot, name: str, take: Callable) -> "Pending":
+        """Done once every rank has arrived; ``take()`` then gives the result, and the rank leaves."""
+        def finish():
+            try:
+                return take()
+            finally:
+                self._leave(comm, slot)
+
+        return Pending(lambda: slot.arrived == len(slot.contributions), finish, f"{name} (waiting for every rank)")
+
+    def _start_combine(self, comm: Communicator, name: str, signature: tuple, contribution, compute: Callable):
         """Every rank contributes; ``compute(contributions)`` runs once; every rank gets its result."""
         slot, _ = self._enter(comm, name, signature, contribution, compute, "result")
-        try:
-            self._wait_all(slot, name)
-            return self._shared(comm, slot, compute, name)
-        finally:
-            self._leave(comm, slot)
+        return self._everyone(comm, slot, name, lambda: self._shared(comm, slot, compute, name))
+
+    def _combine(self, comm: Communicator, name: str, signature: tuple, contribution, compute: Callable):
+        return self.complete(self._start_combine(comm, name, signature, contribution, compute))
+
+    # Each collective starts (the rank deposits its part) and completes (it waits for what it needs):
+    # the blocking calls do both at once, the nonblocking ones (MPI_Ibcast...) complete in MPI_Wait/Test.
+
+    def start_barrier(self, comm: Communicator, name: str = "MPI_Barrier") -> "Pending":
+        slot, _ = self._enter(comm, name, (), None, share="sync")
+        return self._everyone(comm, slot, name, lambda: None)
 
     def barrier(self, comm: Communicator) -> None:
-        slot, _ = self._enter(comm, "MPI_Barrier", (), None, share="sync")
-        self._wait_all(slot, "MPI_Barrier")
-        self._leave(comm, slot)
+        self.complete(self.start_barrier(comm))
 
-    def bcast(self, comm: Communicator, root: int, data: bytes | None, nbytes: int) -> bytes:
+    def start_bcast(
+        self, comm: Communicator, root: int, data: bytes | None, nbytes: int, name: str = "MPI_Bcast"
+    ) -> "Pending":
         me = comm.rank_of[self.rank]
-        slot, _ = self._enter(comm, "MPI_Bcast", (f"root={root}",), data if me == root else None, share="root", root=root)
+        slot, _ = self._enter(comm, name, (f"root={root}",), data if me == root else None, share="root", root=root)
         if me == root:
             self._leave(comm, slot)
-            return data
-        self._wait_rank(slot, root, "MPI_Bcast")
-        received = slot.contributions[root]
-        self._leave(comm, slot)
-        _check_size("MPI_Bcast", len(received), nbytes, root)
-        return received
+            return Pending(_always, lambda: data, name)
 
-    def reduce(self, comm: Communicator, root: int, array: np.ndarray, combine, key) -> np.ndarray | None:
+        def finish() -> bytes:
+            received = slot.contributions[root]
+            self._leave(comm, slot)
+            _check_size(name, len(received), nbytes, root)
+            return received
+
+        return Pending(lambda: slot.contributions[root] is not MISSING, finish, f"{name} (waiting for rank {root})")
+
+    def bcast(self, comm: Communicator, root: int, data: bytes | None, nbytes: int) -> bytes:
+        return self.complete(self.start_bcast(comm, root, data, nbytes))
+
+    def start_reduce(
+        self, comm: Communicator, root: int, array: np.ndarray, combine, key, name: str = "MPI_Reduce"
+    ) -> "Pending":
         me = comm.rank_of[self.rank]
         signature = (f"root={root}", f"op={key}", f"bytes={array.nbytes}")
-        slot, _ = self._enter(comm, "MPI_Reduce", signature, array, share="to_root", root=root)
+        slot, _ = self._enter(comm, name, signature, array, share="to_root", root=root)
         if me != root:
             self._leave(comm, slot)
-            return None
-        self._wait_all(slot, "MPI_Reduce")
-        result = ops.fold(slot.contributions, combine)
-        self._leave(comm, slot)
-        return result
+            return Pending(_always, lambda: None, name)
+        return self._everyone(comm, slot, name, lambda: ops.fold(slot.contributions, combine))
 
-    def allreduce(self, comm: Communicator, array: np.ndarray, combine, key, name: str = "MPI_Allreduce") -> np.ndarray:
+    def reduce(self, comm: Communicator, root: int, array: np.ndarray, combine, key) -> np.ndarray | None:
+        return self.complete(self.start_reduce(comm, root, array, combine, key))
+
+    def start_allreduce(self, comm: Communicator, array: np.ndarray, combine, key, name: str = "MPI_Allreduce"):
         def compute(contributions):
             return ops.fold(contributions, combine)
 
-        return self._combine(comm, name, (f"op={key}", f"bytes={array.nbytes}"), array, compute)
+        return self._start_combine(comm, name, (f"op={key}", f"bytes={array.nbytes}"), array, compute)
+
+    def allreduce(self, comm: Communicator, array: np.ndarray, combine, key, name: str = "MPI_Allreduce") -> np.ndarray:
+        return self.complete(self.start_allreduce(comm, array, combine, key, name))
 
     def scan(self, comm: Communicator, array: np.ndarray, combine, key, exclusive: bool) -> np.ndarray | None:
         name = "MPI_Exscan" if exclusive else "MPI_Scan"
@@ -257,41 +296,46 @@ class Endpoint:
         start = sum(counts[:me])
         return reduced[start : start + counts[me]]
 
-    def gather(self, comm: Communicator, root: int, data: bytes, name: str = "MPI_Gather") -> list[bytes] | None:
+    def start_gather(self, comm: Communicator, root: int, data: bytes, name: str = "MPI_Gather") -> "Pending":
         me = comm.rank_of[self.rank]
         slot, _ = self._enter(comm, name, (f"root={root}",), data, share="to_root", root=root)
         if me != root:
             self._leave(comm, slot)
-            return None
-        self._wait_all(slot, name)
-        gathered = list(slot.contributions)
-        self._leave(comm, slot)
-        return gathered
+            return Pending(_always, lambda: None, name)
+        return self._everyone(comm, slot, name, lambda: list(slot.contributions))
+
+    def gather(self, comm: Communicator, root: int, data: bytes, name: str = "MPI_Gather") -> list[bytes] | None:
+        return self.complete(self.start_gather(comm, root, data, name))
+
+    def start_allgather(self, comm: Communicator, data: bytes, name: str = "MPI_Allgather") -> "Pending":
+        slot, _ = self._enter(comm, name, (), data, share="all")
+        return self._everyone(comm, slot, name, lambda: list(slot.contributions))
 
     def allgather(self, comm: Communicator, data: bytes, name: str = "MPI_Allgather") -> list[bytes]:
-        slot, _ = self._enter(comm, name, (), data, share="all")
-        self._wait_all(slot, name)
-        gathered = list(slot.contributions)
-        self._leave(comm, slot)
-        return gathered
+        return self.complete(self.start_allgather(comm, data, name))
 
-    def scatter(self, comm: Communicator, root: int, chunks: list[bytes] | None, name: str = "MPI_Scatter") -> bytes:
+    def start_scatter(self, comm: Communicator, root: int, chunks: list[bytes] | None, name: str = "MPI_Scatter"):
         me = comm.rank_of[self.rank]
         contribution = chunks if me == root else None
         slot, _ = self._enter(comm, name, (f"root={root}",), contribution, share="root_chunks", root=root)
-        if me != root:
-            self._wait_rank(slot, root, name)
-        chunk = slot.contributions[root][me]
-        self._leave(comm, slot)
-        return chunk
 
-    def alltoall(self, comm: Communicator, chunks: list[bytes], name: str = "MPI_Alltoall") -> list[bytes]:
+        def finish() -> bytes:
+            chunk = slot.contributions[root][me]
+            self._leave(comm, slot)
+            return chunk
+
+        return Pending(lambda: slot.contributions[root] is not MISSING, finish, f"{name} (waiting for rank {root})")
+
+    def scatter(self, comm: Communicator, root: int, chunks: list[bytes] | None, name: str = "MPI_Scatter") -> bytes:
+        return self.complete(self.start_scatter(comm, root, chunks, name))
+
+    def start_alltoall(self, comm: Communicator, chunks: list[bytes], name: str = "MPI_Alltoall") -> "Pending":
         me = comm.rank_of[self.rank]
         slot, _ = self._enter(comm, name, (), chunks, share="all_chunks")
-        self._wait_all(slot, name)
-        received = [contribution[me] for contribution in slot.contributions]
-        self._leave(comm, slot)
-        return received
+        return self._everyone(comm, slot, name, lambda: [contribution[me] for contribution in slot.contributions])
+
+    def alltoall(self, comm: Communicator, chunks: list[bytes], name: str = "MPI_Alltoall") -> list[bytes]:
+        return self.complete(self.start_alltoall(comm, chunks, name))
 
     # Communicator construction (collective over the parent) -------------------
 

@@ -42,6 +42,20 @@ class SendRequest(Request):
         self.owner = owner
 
 
+class CollectiveRequest(Request):
+    """A nonblocking collective (``MPI_Ibcast``...): done once its results are here; ``complete()`` takes them."""
+
+    __slots__ = ("_ready", "complete", "what")
+
+    def __init__(self, ready: Callable[[], bool], complete: Callable[[], None], what: str) -> None:
+        self.kind, self.source, self.tag, self.nbytes, self.error = "collective", -1, -1, 0, None
+        self._ready, self.complete, self.what = ready, complete, what
+
+    @property
+    def done(self) -> bool:
+        return self._ready()
+
+
 class RemoteSend:
     """A synchronous send from another host, acknowledged there once matched here."""
 

@@ -28,7 +28,7 @@ async def run(address: str, wasm_path: Path, ranks: int, cmdline: str = ""):
 
 
 @pytest.mark.parametrize("ranks", [4, 6])
-@pytest.mark.parametrize("program", ["p2p", "collectives", "comms", "extras"])
+@pytest.mark.parametrize("program", ["p2p", "collectives", "comms", "extras", "nonblocking"])
 async def test_self_checking_programs_pass_with_ranks_on_several_workers(three_workers, mpi_wasm, program, ranks):
     result = await run(three_workers.address, mpi_wasm(program), ranks)
     assert result.error is None, result.error

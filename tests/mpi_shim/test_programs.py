@@ -8,7 +8,7 @@ from tests.mpi_shim.conftest import run_world
 
 
 @pytest.mark.parametrize("ranks", range(1, 9))
-@pytest.mark.parametrize("program", ["p2p", "collectives", "comms", "extras"])
+@pytest.mark.parametrize("program", ["p2p", "collectives", "comms", "extras", "nonblocking"])
 async def test_self_checking_program_passes_every_check(cluster, mpi_wasm, program, ranks):
     result = await run_world(cluster, mpi_wasm(program), ranks)
     assert result.error is None, result.error
