@@ -131,3 +131,28 @@ async def test_calls_pinned_to_a_missing_or_lost_host_fail_naming_it():
     for message in (running, waiting):
         result = await planner.wait_result(message.id, 1)
         assert result.error["kind"] == "HostLostError" and "a" in result.error["message"]
+
+
+async def test_calls_preferring_a_host_fill_it_first_then_go_where_the_policy_says():
+    planner, small, big = Planner(), RecordingHost(), RecordingHost()
+    planner.register_host("small", 2, small)
+    planner.register_host("big", 8, big)  # bin-pack alone would send everything here
+    batch = calls(5)
+    for message in batch:
+        message.prefer_host = "small"
+    planner.submit(batch)
+    assert small.received == batch[:2]
+    assert big.received == batch[2:]
+    assert planner.capacity() == 10
+
+
+async def test_a_preferred_host_that_is_gone_or_full_is_only_a_preference():
+    planner, host = Planner(), RecordingHost()
+    planner.register_host("h", 1, host)
+    first, second = calls(2)
+    first.prefer_host, second.prefer_host = "gone", "h"
+    planner.submit([first])
+    planner.submit([second])  # h is full: it queues like any call, and starts when a slot frees
+    assert host.received == [first]
+    finish(planner, first)
+    assert host.received == [first, second]
