@@ -101,3 +101,23 @@ async def _until_every_worker_is_busy(cluster) -> None:
 def _rank0_host(processes) -> str:
     (host,) = [w.host_id for w in processes.workers if re.search(r"MPI world \d+ of 6 ranks starts here", w.log())]
     return host
+
+
+def test_cli_invoke_runs_a_world_across_workers_and_exits_non_zero_when_a_rank_fails(three_workers, mpi_wasm, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "FAABRIC_HOME": str(tmp_path / "cli"), "FAABRIC_PLANNER": three_workers.address}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "faabric", *args], env=env, capture_output=True, timeout=120)
+
+    assert cli("upload", "mpi", "ring", str(mpi_wasm("ring"))).returncode == 0
+    assert cli("upload", "mpi", "bad_input", str(mpi_wasm("bad_input"))).returncode == 0
+    ring = cli("invoke", "mpi", "ring", "-n", "6")
+    assert ring.returncode == 0, ring.stderr
+    assert b"token after 3 laps of 6 ranks: 45" in ring.stdout
+    trap = cli("invoke", "mpi", "bad_input", "-n", "6", "--cmdline", "trap")
+    assert trap.returncode != 0
+    assert b"rank 5" in trap.stderr, trap.stderr
