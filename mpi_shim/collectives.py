@@ -129,20 +129,23 @@ def _allreduce(state: RankState, sendbuf, recvbuf, count, datatype, op, comm, na
     state.write(recvbuf, count, kind, result.tobytes())
 
 
-def _scan(exclusive: bool):
-    def scan(call, sendbuf, recvbuf, count, datatype, op, comm) -> int:
-        state = state_of(call)
-        channel = state.comm(comm)
-        kind, array, combine, key = _reduction_input(state, sendbuf, recvbuf, count, datatype, op)
-        result = state.endpoint.scan(channel, array, combine, key, exclusive)
-        if result is not None:
-            state.write(recvbuf, count, kind, result.tobytes())
-        return SUCCESS
-
-    return scan
+def _prefix(state: RankState, sendbuf, recvbuf, count, datatype, op, comm, name: str, exclusive: bool):
+    channel = state.comm(comm)
+    kind, array, combine, key = _reduction_input(state, sendbuf, recvbuf, count, datatype, op)
+    result = yield state.endpoint.start_scan(channel, array, combine, key, exclusive, name)
+    if result is not None:
+        state.write(recvbuf, count, kind, result.tobytes())
 
 
-def _reduce_scatter(state: RankState, sendbuf, recvbuf, counts: list[int], datatype, op, comm, name: str) -> None:
+def _scan(state: RankState, sendbuf, recvbuf, count, datatype, op, comm, name: str):
+    yield from _prefix(state, sendbuf, recvbuf, count, datatype, op, comm, name, exclusive=False)
+
+
+def _exscan(state: RankState, sendbuf, recvbuf, count, datatype, op, comm, name: str):
+    yield from _prefix(state, sendbuf, recvbuf, count, datatype, op, comm, name, exclusive=True)
+
+
+def _reduce_scatter_counts(state: RankState, sendbuf, recvbuf, counts: list[int], datatype, op, comm, name: str):
     channel = state.comm(comm)
     if len(counts) != channel.size:
         raise fail(ErrorClass.ERR_COUNT, f"{len(counts)} receive counts for {channel.size} ranks")
@@ -150,22 +153,18 @@ def _reduce_scatter(state: RankState, sendbuf, recvbuf, counts: list[int], datat
         state.check_count(count, "receive count")
     total = sum(counts)
     kind, array, combine, key = _reduction_input(state, sendbuf, recvbuf, total, datatype, op)
-    mine = state.endpoint.reduce_scatter(channel, array, counts, combine, key, name)
+    mine = yield state.endpoint.start_reduce_scatter(channel, array, counts, combine, key, name)
     state.write(recvbuf, counts[state.my_rank(channel)], kind, mine.tobytes())
 
 
-def mpi_reduce_scatter(call, sendbuf, recvbuf, counts_ptr, datatype, op, comm) -> int:
-    state = state_of(call)
+def _reduce_scatter(state: RankState, sendbuf, recvbuf, counts_ptr, datatype, op, comm, name: str):
     counts = state.ints(counts_ptr, state.comm(comm).size, "receive counts")
-    _reduce_scatter(state, sendbuf, recvbuf, counts, datatype, op, comm, "MPI_Reduce_scatter")
-    return SUCCESS
+    yield from _reduce_scatter_counts(state, sendbuf, recvbuf, counts, datatype, op, comm, name)
 
 
-def mpi_reduce_scatter_block(call, sendbuf, recvbuf, count, datatype, op, comm) -> int:
-    state = state_of(call)
+def _reduce_scatter_block(state: RankState, sendbuf, recvbuf, count, datatype, op, comm, name: str):
     counts = [count] * state.comm(comm).size
-    _reduce_scatter(state, sendbuf, recvbuf, counts, datatype, op, comm, "MPI_Reduce_scatter_block")
-    return SUCCESS
+    yield from _reduce_scatter_counts(state, sendbuf, recvbuf, counts, datatype, op, comm, name)
 
 
 def _counts_and_displacements(state: RankState, size: int, counts_ptr, displs_ptr) -> list[tuple[int, int]]:
@@ -319,6 +318,10 @@ def _alltoallv(state: RankState, sendbuf, sendcounts, sdispls, sendtype, recvbuf
 
 
 _STEPS = {
+    "Scan": ("iiiiii", _scan),
+    "Exscan": ("iiiiii", _exscan),
+    "Reduce_scatter": ("iiiiii", _reduce_scatter),
+    "Reduce_scatter_block": ("iiiiii", _reduce_scatter_block),
     "Barrier": ("i", _barrier),
     "Bcast": ("iiiii", _bcast),
     "Reduce": ("iiiiiii", _reduce),
@@ -334,10 +337,6 @@ _STEPS = {
 }
 
 FUNCTIONS = [
-    ("MPI_Scan", "iiiiii", _scan(False)),
-    ("MPI_Exscan", "iiiiii", _scan(True)),
-    ("MPI_Reduce_scatter", "iiiiii", mpi_reduce_scatter),
-    ("MPI_Reduce_scatter_block", "iiiiii", mpi_reduce_scatter_block),
     *((f"MPI_{name}", params, _blocking(steps, f"MPI_{name}")) for name, (params, steps) in _STEPS.items()),
     *((f"MPI_I{name.lower()}", params + "i", _nonblocking(steps, f"MPI_I{name.lower()}"))
       for name, (params, steps) in _STEPS.items()),

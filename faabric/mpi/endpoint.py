@@ -44,6 +44,11 @@ class Pending:
     def __init__(self, ready: Callable[[], bool], finish: Callable, what: str) -> None:
         self.ready, self.finish, self.what = ready, finish, what
 
+    def then(self, transform: Callable) -> "Pending":
+        """The same collective, its result passed through ``transform``."""
+        finish = self.finish
+        return Pending(self.ready, lambda: transform(finish()), self.what)
+
 
 def _always() -> bool:
     return True
@@ -275,26 +280,36 @@ class Endpoint:
     def allreduce(self, comm: Communicator, array: np.ndarray, combine, key, name: str = "MPI_Allreduce") -> np.ndarray:
         return self.complete(self.start_allreduce(comm, array, combine, key, name))
 
-    def scan(self, comm: Communicator, array: np.ndarray, combine, key, exclusive: bool) -> np.ndarray | None:
-        name = "MPI_Exscan" if exclusive else "MPI_Scan"
+    def start_scan(self, comm: Communicator, array: np.ndarray, combine, key, exclusive: bool, name: str):
+        """This rank's prefix of the reduction (None for rank 0 of an exclusive scan)."""
         me = comm.rank_of[self.rank]
+
         def compute(contributions):
             return ops.prefixes(contributions, combine)
 
-        prefixes = self._combine(comm, name, (f"op={key}", f"bytes={array.nbytes}"), array, compute)
-        if exclusive:
-            return prefixes[me - 1] if me > 0 else None
-        return prefixes[me]
+        def mine(prefixes):
+            if exclusive:
+                return prefixes[me - 1] if me > 0 else None
+            return prefixes[me]
 
-    def reduce_scatter(self, comm: Communicator, array: np.ndarray, counts: Sequence[int], combine, key, name: str):
+        pending = self._start_combine(comm, name, (f"op={key}", f"bytes={array.nbytes}"), array, compute)
+        return pending.then(mine)
+
+    def scan(self, comm: Communicator, array: np.ndarray, combine, key, exclusive: bool) -> np.ndarray | None:
+        return self.complete(self.start_scan(comm, array, combine, key, exclusive, "MPI_Exscan" if exclusive else "MPI_Scan"))
+
+    def start_reduce_scatter(self, comm: Communicator, array: np.ndarray, counts: Sequence[int], combine, key, name: str):
+        """This rank's block (``counts[rank]`` elements) of the reduction."""
         me = comm.rank_of[self.rank]
         total = sum(counts)
         if total != len(array):
             detail = f"receive counts add up to {total} but the send buffer has {len(array)} elements"
             raise fail(ErrorClass.ERR_COUNT, detail)
-        reduced = self.allreduce(comm, array, combine, key, name)
         start = sum(counts[:me])
-        return reduced[start : start + counts[me]]
+        return self.start_allreduce(comm, array, combine, key, name).then(lambda reduced: reduced[start : start + counts[me]])
+
+    def reduce_scatter(self, comm: Communicator, array: np.ndarray, counts: Sequence[int], combine, key, name: str):
+        return self.complete(self.start_reduce_scatter(comm, array, counts, combine, key, name))
 
     def start_gather(self, comm: Communicator, root: int, data: bytes, name: str = "MPI_Gather") -> "Pending":
         me = comm.rank_of[self.rank]

@@ -132,6 +132,23 @@ int main(int argc, char** argv)
     MPI_Wait(&request, MPI_STATUS_IGNORE);
     for (int i = 0; i < size; i++) CHECK_EQ(recv_v[i], i * 10 + me);
 
+    /* Prefix reductions and reduce-scatter. */
+    int rank_plus_one = me + 1, inclusive = 0, exclusive = -7;
+    int* contributions = malloc(size * sizeof(int));
+    int* blocks = malloc(size * sizeof(int));
+    for (int i = 0; i < size; i++) contributions[i] = i + me, blocks[i] = 1;
+    int block = 0, block_v = 0;
+    MPI_Iscan(&rank_plus_one, &inclusive, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD, &requests[0]);
+    MPI_Iexscan(&rank_plus_one, &exclusive, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD, &requests[1]);
+    MPI_Ireduce_scatter_block(contributions, &block, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD, &requests[2]);
+    MPI_Ireduce_scatter(contributions, &block_v, blocks, MPI_INT, MPI_SUM, MPI_COMM_WORLD, &requests[3]);
+    MPI_Waitall(4, requests, MPI_STATUSES_IGNORE);
+    CHECK_EQ(inclusive, (me + 1) * (me + 2) / 2);
+    if (me > 0) CHECK_EQ(exclusive, me * (me + 1) / 2);
+    else CHECK_EQ(exclusive, -7); /* rank 0's exclusive result is undefined: left as it was */
+    CHECK_EQ(block, me * size + size * (size - 1) / 2);
+    CHECK_EQ(block_v, block);
+
     /* A nonblocking and a blocking collective never match each other; so the blocking one comes after. */
     MPI_Ibarrier(MPI_COMM_WORLD, &request);
     MPI_Wait(&request, MPI_STATUS_IGNORE);
