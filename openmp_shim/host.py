@@ -507,16 +507,14 @@ _FUNCTIONS = [
     ("__kmpc_global_thread_num", "i", "i", global_thread_num),
     ("__kmpc_serialized_parallel", "ii", "", serialized_parallel),
     ("__kmpc_end_serialized_parallel", "ii", "", end_serialized_parallel),
-    ("__kmpc_for_static_init_4", "iiiiiiiii", "", _static_init(4, True)),
-    ("__kmpc_for_static_init_4u", "iiiiiiiii", "", _static_init(4, False)),
-    ("__kmpc_for_static_init_8", "iiiiiiiII", "", _static_init(8, True)),
-    ("__kmpc_for_static_init_8u", "iiiiiiiII", "", _static_init(8, False)),
+    # static loops: clang's names, and the guest runtime's fallbacks when it cannot answer itself
+    *(
+        (f"{prefix}{width}{'' if signed else 'u'}", "iiiiiiiii" if width == 4 else "iiiiiiiII", "", _static_init(width, signed))
+        for prefix in ("__kmpc_for_static_init_", "__faabric_omp_static_init_")
+        for width in (4, 8)
+        for signed in (True, False)
+    ),
     ("__kmpc_for_static_fini", "ii", "", nothing),
-    # the guest's fallbacks when its own static loops and barrier cannot answer
-    ("__faabric_omp_static_init_4", "iiiiiiiii", "", _static_init(4, True)),
-    ("__faabric_omp_static_init_4u", "iiiiiiiii", "", _static_init(4, False)),
-    ("__faabric_omp_static_init_8", "iiiiiiiII", "", _static_init(8, True)),
-    ("__faabric_omp_static_init_8u", "iiiiiiiII", "", _static_init(8, False)),
     ("__faabric_omp_barrier", "ii", "", barrier),
     ("__faabric_omp_barrier_wait", "ii", "", barrier_wait),
     ("__faabric_omp_barrier_wake", "", "", barrier_wake),
