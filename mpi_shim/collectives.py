@@ -179,6 +179,23 @@ def _regular(count: int, size: int) -> list[tuple[int, int]]:
     return [(count, rank * count) for rank in range(size)]
 
 
+def _regular_layout(count: int):
+    """``layout_of(state, size)`` for ``count`` elements per rank, read only where it is needed (the root)."""
+    def layout_of(state: RankState, size: int) -> list[tuple[int, int]]:
+        state.check_count(count)
+        return _regular(count, size)
+
+    return layout_of
+
+
+def _vector_layout(counts_ptr: int, displs_ptr: int):
+    """``layout_of(state, size)`` for the v-variants' counts and displacements arrays."""
+    def layout_of(state: RankState, size: int) -> list[tuple[int, int]]:
+        return _counts_and_displacements(state, size, counts_ptr, displs_ptr)
+
+    return layout_of
+
+
 def _gather_into(state: RankState, sendbuf, sendcount, sendtype, recvbuf, layout_of, recvtype, root, comm, name: str):
     """Gather and Gatherv: ``layout_of(state, size)`` gives (count, displacement) per rank, at the root only."""
     channel = state.comm(comm)
@@ -205,18 +222,13 @@ def _gather_into(state: RankState, sendbuf, sendcount, sendtype, recvbuf, layout
 
 
 def _gather(state: RankState, sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, name: str):
-    def layout(state, size):
-        state.check_count(recvcount)
-        return _regular(recvcount, size)
-
+    layout = _regular_layout(recvcount)
     yield from _gather_into(state, sendbuf, sendcount, sendtype, recvbuf, layout, recvtype, root, comm, name)
 
 
 def _gatherv(state: RankState, sendbuf, sendcount, sendtype, recvbuf, counts_ptr, displs_ptr, recvtype, root, comm,
              name: str):
-    def layout(state, size):
-        return _counts_and_displacements(state, size, counts_ptr, displs_ptr)
-
+    layout = _vector_layout(counts_ptr, displs_ptr)
     yield from _gather_into(state, sendbuf, sendcount, sendtype, recvbuf, layout, recvtype, root, comm, name)
 
 
@@ -270,18 +282,13 @@ def _scatter_from(state: RankState, sendbuf, layout_of, sendtype, recvbuf, recvc
 
 
 def _scatter(state: RankState, sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, name: str):
-    def layout(state, size):
-        state.check_count(sendcount)
-        return _regular(sendcount, size)
-
+    layout = _regular_layout(sendcount)
     yield from _scatter_from(state, sendbuf, layout, sendtype, recvbuf, recvcount, recvtype, root, comm, name)
 
 
 def _scatterv(state: RankState, sendbuf, counts_ptr, displs_ptr, sendtype, recvbuf, recvcount, recvtype, root, comm,
               name: str):
-    def layout(state, size):
-        return _counts_and_displacements(state, size, counts_ptr, displs_ptr)
-
+    layout = _vector_layout(counts_ptr, displs_ptr)
     yield from _scatter_from(state, sendbuf, layout, sendtype, recvbuf, recvcount, recvtype, root, comm, name)
 
 

@@ -22,7 +22,7 @@ import click
 import wasmtime
 import zmq
 
-from faabric.bench.report import HIGHER, Report, percentile
+from faabric.bench.report import HIGHER, Report, json_option, percentile
 from faabric.cluster import Call
 from faabric.testing.processes import ProcessCluster
 
@@ -225,7 +225,7 @@ def run_cluster(workers: int, slots: int, pings: int, calls: int, size: int, mpi
 
 
 @click.command("cluster")
-@click.option("--json", "json_output", is_flag=True, help="Also print one JSON object as the last line.")
+@json_option
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 8))
 @click.option("--slots", default=4, show_default=True, type=click.IntRange(1))
 @click.option("--pings", default=2000, show_default=True, type=click.IntRange(10))

@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 import wasmtime
 
-from faabric.bench.report import HIGHER, Report, percentile, progress
+from faabric.bench.report import HIGHER, Report, json_option, percentile, progress
 from faabric.cluster import Call, LocalCluster
 from faabric.config import SystemConfig
 from faabric.messages import new_call
@@ -181,7 +181,7 @@ def run_invoke(calls: int, iterations: int, concurrency: int, fan_out: int) -> R
 
 
 @click.command("invoke")
-@click.option("--json", "json_output", is_flag=True, help="Also print one JSON object as the last line.")
+@json_option
 @click.option("--calls", default=5000, show_default=True, type=click.IntRange(1),
               help="Calls in each throughput run (the batch, and the concurrent tasks).")
 @click.option("--iterations", default=2000, show_default=True, type=click.IntRange(1),

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from faabric.bench.report import HIGHER, Report, counts, progress
+from faabric.bench.report import HIGHER, Report, counts, json_option, progress
 from faabric.cluster import LocalCluster
 from faabric.config import FunctionLimits, SystemConfig
 
@@ -132,7 +132,7 @@ def _bytes(size: int) -> str:
 
 
 @click.command("mpi")
-@click.option("--json", "json_output", is_flag=True, help="Also print one JSON object as the last line.")
+@json_option
 @click.option("--iterations", default=1000, show_default=True, type=click.IntRange(10),
               help="Ping-pong round trips per size (fewer for 1 MiB and up).")
 @click.option("--collective-iterations", default=200, show_default=True, type=click.IntRange(1))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from faabric.bench.report import HIGHER, Report, counts, progress
+from faabric.bench.report import HIGHER, Report, counts, json_option, progress
 from faabric.config import FunctionLimits, SystemConfig
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "omp"
@@ -133,7 +133,7 @@ def run(kernels: list[Kernel], threads: list[int], repeats: int, mode: str) -> R
 
 
 @click.command("omp")
-@click.option("--json", "json_output", is_flag=True, help="Also print one JSON object as the last line.")
+@json_option
 @click.option("--threads", "threads_text", default="1,2", show_default=True, help="Thread counts to compare.")
 @click.option("--repeats", default=3, show_default=True, type=click.IntRange(1))
 @click.option("--pi-steps", default=40_000_000, show_default=True, type=click.IntRange(1))

@@ -70,6 +70,10 @@ class Row:
         }
 
 
+json_option = click.option("--json", "json_output", is_flag=True, help="Also print one JSON object as the last line.")
+"""Every bench command's ``--json`` flag (the parameter is ``json_output``)."""
+
+
 def _round(value: float | None, digits: int = 4) -> float | None:
     if value is None or isinstance(value, int):
         return value

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import click
 
-from faabric.bench.report import HIGHER, Report, counts, progress
+from faabric.bench.report import HIGHER, Report, counts, json_option, progress
 from faabric.config import FunctionLimits, SystemConfig
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "state" / "sgd.c"
@@ -192,7 +192,7 @@ def build_report(results: dict, workers_list: list[int], epochs: int, data: Data
 
 
 @click.command("sgd")
-@click.option("--json", "json_output", is_flag=True, help="Also print one JSON object as the last line.")
+@json_option
 @click.option("--workers", "workers_text", default="2,4,8", show_default=True, help="Worker counts to compare.")
 @click.option("--epochs", default=3, show_default=True, type=click.IntRange(1))
 @click.option("--examples", default=100_000, show_default=True, type=click.IntRange(1))

@@ -24,7 +24,7 @@ from pathlib import Path
 import click
 import wasmtime
 
-from faabric.bench.report import HIGHER, Report, percentile, progress
+from faabric.bench.report import HIGHER, Report, json_option, percentile, progress
 from faabric.config import SystemConfig
 from faabric.exceptions import FaabricError
 from faabric.function_store import FunctionStore
@@ -416,7 +416,7 @@ def _measure_density(make, cap: int) -> dict:
 
 
 @click.command("startup")
-@click.option("--json", "json_output", is_flag=True, help="Also print one JSON object as the last line.")
+@json_option
 @click.option("--iterations", default=2000, show_default=True, type=click.IntRange(1),
               help="Restores timed for the p50/p99 rows.")
 @click.option("--granules", default=2000, show_default=True, type=click.IntRange(1),

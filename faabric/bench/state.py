@@ -23,7 +23,7 @@ from typing import Callable
 
 import click
 
-from faabric.bench.report import HIGHER, Report, progress
+from faabric.bench.report import HIGHER, Report, json_option, progress
 
 SIZES = {"64B": 64, "64KiB": 64 << 10, "4MiB": 4 << 20}
 TARGET_RATIO = 0.8
@@ -154,7 +154,7 @@ def build_report(rates: dict, rounds: int) -> Report:
 
 
 @click.command("state")
-@click.option("--json", "json_output", is_flag=True, help="Also print one JSON object as the last line.")
+@json_option
 @click.option("--rounds", default=5, show_default=True, type=click.IntRange(1), help="Rounds per measurement (median kept).")
 @click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.001, 100.0),
               help="Multiply the number of operations (small for a quick run).")

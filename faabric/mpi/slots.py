@@ -52,13 +52,11 @@ class Slot:
             return {}
         if share == "result":
             return {"result": self.result}
+        if share == "to_root" and self.root not in wanted:
+            return None
         if share == "root":
             sources = [] if self.root in wanted else [self.root]
-        elif share == "to_root":
-            if self.root not in wanted:
-                return None
-            sources = [index for index in range(len(self.group)) if index not in wanted]
-        else:
+        else:  # "to_root" (the root's host) and "all": everything from the other hosts
             sources = [index for index in range(len(self.group)) if index not in wanted]
         if not sources:
             return None
