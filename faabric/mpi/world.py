@@ -133,11 +133,12 @@ class World:
     def initialized(self, rank: int) -> None:
         """Rank ``rank`` knows the map: without other hosts, it waits on its doorbell from now on."""
         if not self.spans:
-            self._close_inbox(rank)
+            with self.lock:
+                self._drop_inbox(rank)
 
-    def _close_inbox(self, rank: int) -> None:
-        with self.lock:
-            inbox, self.inboxes[rank] = self.inboxes[rank], None
+    def _drop_inbox(self, rank: int) -> None:
+        """Close ``rank``'s inbox, if it has one (lock held)."""
+        inbox, self.inboxes[rank] = self.inboxes[rank], None
         if inbox is not None:
             inbox.close()
 
@@ -161,9 +162,7 @@ class World:
                 return
             self.departed.add(rank)
             self.mailboxes[rank].posted.clear()  # its buffers may belong to the next call
-            inbox, self.inboxes[rank] = self.inboxes[rank], None
-            if inbox is not None:
-                inbox.close()
+            self._drop_inbox(rank)
             self._wake_all()
             on_empty = self.on_empty if self.home and self._no_local_ranks_left() else None
             if on_empty is not None:
