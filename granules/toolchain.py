@@ -32,6 +32,7 @@ _PACKAGE_ROOT = Path(__file__).resolve().parent
 # -fopenmp builds link the guest half of the OpenMP runtime, which wraps
 # these libc functions (thread-safe heap growth and stdio; see the file).
 OPENMP_GUEST_RUNTIME = _PACKAGE_ROOT.parent / "openmp_shim" / "guest" / "omp_runtime.c"
+MPI_GUEST_RUNTIME = _PACKAGE_ROOT.parent / "mpi_shim" / "guest" / "mpi_runtime.c"
 OPENMP_WRAPPED = (
     "malloc", "free", "calloc", "realloc", "aligned_alloc", "posix_memalign", "sbrk",
     "__wasi_fd_write", "printf", "fprintf", "vprintf", "vfprintf", "puts", "fputs", "putchar", "putc", "fputc", "fwrite", "fflush",
@@ -117,12 +118,12 @@ def build_command(
     cmd += ["-O2", "-msimd128"]
     if cxx:
         cmd.append("-fno-exceptions")
+    # Real atomic instructions on ordinary (unshared) memory: OpenMP threads share pages,
+    # and so do MPI ranks' rings. wasi-libc's errno is _Thread_local; with atomics on,
+    # clang needs this model for it (it stays one plain global, as in the non-threaded libc).
+    cmd += ["-matomics", "-mbulk-memory", "-ftls-model=local-exec"]
     openmp = "-fopenmp" in extra_flags
     if openmp:
-        # Real atomic instructions on ordinary (unshared) memory: threads share pages.
-        # wasi-libc's errno is _Thread_local; with atomics on, clang needs this
-        # model for it (it stays one plain global, as in the non-threaded libc).
-        cmd += ["-matomics", "-mbulk-memory", "-ftls-model=local-exec"]
         # Without --shared-memory the module has one TLS block for all threads:
         # threadprivate variables go through __kmpc_threadprivate_cached instead.
         cmd.append("-fnoopenmp-use-tls")
@@ -135,8 +136,11 @@ def build_command(
         cmd.append("-Wl,--strip-debug")
     cmd += list(extra_flags)
     cmd += [str(p) for p in paths]
-    if openmp and not {"-c", "-S", "-E"} & set(extra_flags):  # linking: add the runtime's guest half
-        cmd += ["-x", "c", str(OPENMP_GUEST_RUNTIME), "-x", "none"]
+    if not {"-c", "-S", "-E"} & set(extra_flags):  # linking: add the runtimes' guest halves (unused code is dropped)
+        cmd += ["-x", "c", str(MPI_GUEST_RUNTIME)]
+        if openmp:
+            cmd.append(str(OPENMP_GUEST_RUNTIME))
+        cmd += ["-x", "none"]
     cmd += ["-o", str(out)]
     return cmd
 

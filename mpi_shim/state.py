@@ -78,6 +78,7 @@ class RankState:
         self.current_comm: int | None = None  # the communicator the running MPI call works on
         self._numbers = itertools.count(2)
         self._scratch_region = (0, 0)
+        self.rings_offset = 0  # where the shared rings sit in this rank's memory (0: not mapped)
 
     # Handles ----------------------------------------------------------------
 

@@ -86,7 +86,7 @@ class Endpoint:
             if world.failure is not None:
                 raise world.failure_for(self.rank)
             if world.local[dest_world]:
-                world.deliver(dest_world, comm.context, source, tag, data, request if synchronous else None, False)
+                world.send_here(dest_world, comm.context, source, tag, data, request if synchronous else None, self.rank)
                 return request
             sync_id = world.register_sync(request) if synchronous else 0
         world.network.send_message(
@@ -106,10 +106,14 @@ class Endpoint:
         with world.lock:
             if world.failure is not None:
                 raise world.failure_for(self.rank)
+            if world.rings is not None:
+                world.take_rings(self.rank)
             box = world.mailboxes[self.rank]
             index = _find(box.unexpected, comm.context, source, tag)
             if index is None:
                 box.posted.append(request)
+                if comm.context == 0 and world.rings is not None:  # MPI_COMM_WORLD, the guest's fast path
+                    world.rings.mark_busy(self.rank, None if source == ANY_SOURCE else source)
                 return request
             envelope = box.unexpected.pop(index)
             complete_receive(request, envelope.source, envelope.tag, envelope.data)
@@ -137,6 +141,8 @@ class Endpoint:
         found: list[Envelope] = []
 
         def ready() -> bool:
+            if self.world.rings is not None:
+                self.world.take_rings(self.rank)
             index = _find(box.unexpected, comm.context, source, tag)
             if index is not None:
                 found.append(box.unexpected[index])

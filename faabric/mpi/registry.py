@@ -42,6 +42,8 @@ class WorldRegistry:
         """Forget a world whose ranks here have all finished, and the channel's sockets to its inboxes."""
         with self._lock:
             world = self._worlds.pop(world_id, None)
+        if world is not None and world.rings is not None:
+            world.rings.close()
         if world is not None and self.network is not None:
             for address in set(world.inbox_addresses) - {None}:
                 self.network.channel.forget(address)

@@ -37,6 +37,7 @@ from faabric.exceptions import FaabricError, MpiDeadlockError, MpiError, MpiWorl
 from faabric.mpi.communicators import Communicator
 from faabric.mpi.errors import ErrorClass, fail
 from faabric.mpi.mailbox import ANY_SOURCE, ANY_TAG, Envelope, Mailbox, RemoteSend, SendRequest, complete_receive
+from faabric.mpi.rings import MAX_RANKS, SharedRings
 from faabric.mpi.slots import MISSING, Slot, show_signature
 
 DEADLOCK_CHECK_SECONDS = 0.1
@@ -79,6 +80,8 @@ class World:
         self.sync_sends: dict[int, SendRequest] = {}  # synchronous sends to other hosts awaiting their match
         self._sync_ids = itertools.count(1)
         self.on_empty: Callable[[], None] | None = None  # called once every local rank has departed
+        # The guest's fast path between this host's ranks (None: host path only).
+        self.rings = SharedRings(world_id, size) if 1 < size <= MAX_RANKS else None
 
     # Membership -------------------------------------------------------------
 
@@ -128,6 +131,8 @@ class World:
         self._ordinal = hosts.index(self.address)
         self.spans = len(hosts) > 1
         self.mapped = True
+        if self.rings is not None:
+            self.rings.set_local(self.local)
         self._wake_all()
 
     def initialized(self, rank: int) -> None:
@@ -143,13 +148,16 @@ class World:
             inbox.close()
 
     def progress(self, rank: int) -> None:
-        """Take in messages waiting in ``rank``'s inbox, without blocking (``MPI_Test``, ``MPI_Iprobe``)."""
+        """Take in messages waiting in ``rank``'s inbox and rings, without blocking (``MPI_Test``, ``MPI_Iprobe``)."""
         inbox = self.inboxes[rank]
         if inbox is not None:
             messages = inbox.drain()
             if messages:
                 with self.lock:
                     self.network.take(self, messages)
+        if self.rings is not None:
+            with self.lock:
+                self.take_rings(rank)
 
     def hosts(self) -> list[str]:
         """The addresses of the other hosts this world is known to run on."""
@@ -197,6 +205,8 @@ class World:
     def _abort_locked(self, rank: int, error: FaabricError, tell_others: bool = True) -> None:
         if self.failure is None:
             self.failure = (rank, error)
+            if self.rings is not None:
+                self.rings.set_aborted()
             self._wake_all()
             if tell_others and self.network is not None:
                 for address in self.hosts() or ([self.home] if self.home else []):
@@ -234,6 +244,40 @@ class World:
 
     # Point to point -----------------------------------------------------------
 
+    def send_here(self, dest: int, context: int, source: int, tag: int, data, synchronous, sender: int) -> None:
+        """A host send from world rank ``sender`` to ``dest`` on this host (lock held).
+
+        It goes straight to ``dest``'s mailbox unless earlier messages of the
+        pair still wait in the shared ring: then it queues behind them.
+        """
+        rings = self.rings
+        if rings is None or not self.mapped or rings.pair_idle(sender, dest):
+            self.deliver(dest, context, source, tag, data, synchronous, False)
+        else:
+            rings.hold(sender, dest, (context, source, tag, bytes(data), synchronous))
+            self.wake((dest,))
+
+    def take_rings(self, rank: int) -> None:
+        """Move what waits for ``rank`` in the shared rings into its mailbox (lock held, on ``rank``'s thread)."""
+        if self.mapped:
+            deliver = self.deliver
+            self.rings.drain(
+                rank, self.local,
+                lambda context, source, tag, data, synchronous: deliver(
+                    rank, context, source, tag, data, synchronous, True, False
+                ),
+            )
+
+    def settle(self, rank: int) -> None:
+        """After a host call: let ``rank``'s guest receive by itself again if nothing waits in the host."""
+        with self.lock:
+            self.rings.settle(rank, self.mailboxes[rank])
+
+    def wake_rank(self, rank: int) -> None:
+        """A guest sender found ``rank`` asleep in the host after filling its ring."""
+        with self.lock:
+            self.wake((rank,))
+
     def deliver(
         self, dest: int, context: int, source: int, tag: int, data, synchronous, owned: bool, wake: bool = True
     ) -> None:
@@ -259,6 +303,8 @@ class World:
                     self.wake((dest,))
                 return
         box.unexpected.append(Envelope(context, source, tag, data if owned else bytes(data), synchronous))
+        if context == 0 and self.rings is not None:  # MPI_COMM_WORLD, the guest's fast path
+            self.rings.mark_busy(dest, source)
         if wake:
             self.wake((dest,))
 
@@ -385,6 +431,8 @@ class World:
         with self.lock:
             if self.failure is not None:
                 raise self.failure_for(rank)
+            if self.rings is not None:
+                self.take_rings(rank)
             if ready():
                 return
         with (blocking or contextlib.nullcontext)():
@@ -397,10 +445,15 @@ class World:
         self.blocked += 1
         self.waiting[rank] = what
         stuck_at: int | None = None
+        rings = self.rings
+        if rings is not None:
+            rings.set_sleeping(rank, True)  # guest senders wake this rank from now on
         try:
             while True:
                 if self.failure is not None:
                     raise self.failure_for(rank)
+                if rings is not None:
+                    self.take_rings(rank)
                 if ready():
                     return
                 remaining = deadline - time.monotonic()
@@ -435,6 +488,8 @@ class World:
         finally:
             self.blocked -= 1
             self.waiting[rank] = None
+            if rings is not None:
+                rings.set_sleeping(rank, False)
 
     def _all_stuck(self) -> bool:
         if self.spans:  # a rank on another host may have finished with its last messages still on the way

@@ -3,7 +3,10 @@
  *
  * Handles are ints (as in MPICH), so they cross into the host as i32. Every
  * MPI_* function below is implemented by the host (mpi_shim/host.py), except
- * MPI_Alloc_mem/MPI_Free_mem, which are the guest's own malloc/free.
+ * MPI_Alloc_mem/MPI_Free_mem, which are the guest's own malloc/free. Modules
+ * built by `faabric cc` also link mpi_shim/guest/mpi_runtime.c: small
+ * MPI_Send/MPI_Recv/MPI_Sendrecv between ranks on one host then go through
+ * shared memory without calling the host.
  * Errors are fatal (MPI_ERRORS_ARE_FATAL): a failing call traps the rank with
  * a typed error naming the function and rank, and ends its whole world.
  * Constants must match mpi_shim/abi.py (a test checks them).
@@ -181,6 +184,10 @@ int MPI_Error_string(int errorcode, char* string, int* resultlen);
 int MPI_Error_class(int errorcode, int* errorclass);
 double MPI_Wtime(void);
 double MPI_Wtick(void);
+
+/* faabric-py extension (from the guest runtime): how many messages this rank has sent and
+   received through shared memory, without a host call. Either pointer may be NULL. */
+int MPIX_Ring_messages(long long* sent, long long* received);
 
 static inline int MPI_Alloc_mem(MPI_Aint size, MPI_Info info, void* baseptr)
 {

@@ -140,10 +140,20 @@ def test_missing_wasi_libc_is_reported(tmp_path, monkeypatch):
         compile_wasm([source])
 
 
-def test_openmp_flag_adds_real_atomics(tmp_path):
-    command = toolchain.build_command([tmp_path / "x.c"], extra_flags=["-fopenmp"])
-    assert {"-matomics", "-mbulk-memory", "-fopenmp"} <= set(command)
-    assert "-matomics" not in toolchain.build_command([tmp_path / "x.c"])
+def test_every_build_has_real_atomics_and_links_the_guest_runtimes(tmp_path):
+    plain = toolchain.build_command([tmp_path / "x.c"])
+    assert {"-matomics", "-mbulk-memory"} <= set(plain)  # MPI ranks share rings, OpenMP threads share pages
+    assert str(toolchain.MPI_GUEST_RUNTIME) in plain and str(toolchain.OPENMP_GUEST_RUNTIME) not in plain
+    openmp = toolchain.build_command([tmp_path / "x.c"], extra_flags=["-fopenmp"])
+    assert {"-matomics", "-fopenmp", str(toolchain.OPENMP_GUEST_RUNTIME), str(toolchain.MPI_GUEST_RUNTIME)} <= set(openmp)
+    objects_only = toolchain.build_command([tmp_path / "x.c"], extra_flags=["-c"])
+    assert str(toolchain.MPI_GUEST_RUNTIME) not in objects_only
+
+
+def test_programs_without_mpi_keep_no_trace_of_its_runtime(tmp_path):
+    source = _write(tmp_path, "prog.c", C_PROGRAM)
+    imports = {item.name for item in wasmtime.Module.from_file(wasmtime.Engine(), str(compile_wasm([source]))).imports}
+    assert not {name for name in imports if "mpi" in name.lower()}
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ def assert_passed(result, ranks: int) -> None:
 
 
 @pytest.mark.parametrize("ranks", [3, 4, 6])
-@pytest.mark.parametrize("program", ["p2p", "collectives", "comms", "extras", "nonblocking"])
+@pytest.mark.parametrize("program", ["p2p", "collectives", "comms", "extras", "nonblocking", "rings"])
 async def test_self_checking_program_passes_with_ranks_on_several_hosts(spread_cluster, mpi_wasm, program, ranks):
     result = await run_world(spread_cluster, mpi_wasm(program), ranks)
     assert_passed(result, ranks)

@@ -1,0 +1,240 @@
+/* rings.c: MPI's ordering and matching rules where the guest's shared-memory path and the
+   host's path meet. Pairs (even, odd) exchange; every rank also sends to rank 0.
+   With the argument "expect-rings" (all ranks on one host), a ping-pong also checks that its
+   small messages went through shared memory (MPIX_Ring_messages). */
+#include "check.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define BIG (64 * 1024)   /* larger than a ring's inline limit: the host carries it */
+#define MANY 2000         /* 2000 x 256 B overflows a 128 KiB ring */
+
+static int size, partner;
+
+/* A ping-pong of small messages: on one host, every send goes into shared memory (the ring is
+   always empty by then), and receives take them from there unless they waited too long. */
+static void pingpong(int expect_rings)
+{
+    enum { ITERATIONS = 1000 };
+    int value = 0;
+    for (int i = 0; i < ITERATIONS; i++) {
+        if (me % 2 == 0) {
+            value = i;
+            MPI_Send(&value, 1, MPI_INT, partner, 0, MPI_COMM_WORLD);
+            MPI_Recv(&value, 1, MPI_INT, partner, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            CHECK_EQ(value, -i);
+        } else {
+            MPI_Recv(&value, 1, MPI_INT, partner, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            CHECK_EQ(value, i);
+            value = -i;
+            MPI_Send(&value, 1, MPI_INT, partner, 0, MPI_COMM_WORLD);
+        }
+    }
+    long long sent = -1, received = -1;
+    MPIX_Ring_messages(&sent, &received);
+    if (expect_rings) {
+        CHECK_EQ(sent, ITERATIONS);
+        CHECK(received > 0);
+    }
+}
+
+/* Small, big, small: the big one must not overtake, nor be overtaken. */
+static void mixed_sizes_keep_their_order(void)
+{
+    static int big[BIG / 4];
+    int small[4];
+    if (me % 2 == 0) {
+        for (int i = 0; i < 5; i++) {
+            small[0] = i;
+            MPI_Send(small, 4, MPI_INT, partner, 1, MPI_COMM_WORLD);
+        }
+        big[0] = 5;
+        big[BIG / 4 - 1] = 55;
+        MPI_Send(big, BIG / 4, MPI_INT, partner, 2, MPI_COMM_WORLD);
+        for (int i = 6; i < 11; i++) {
+            small[0] = i;
+            MPI_Send(small, 4, MPI_INT, partner, 1, MPI_COMM_WORLD);
+        }
+        small[0] = 11;
+        MPI_Ssend(small, 4, MPI_INT, partner, 3, MPI_COMM_WORLD);
+    } else {
+        MPI_Status status;
+        for (int i = 0; i < 12; i++) {
+            memset(big, 0xff, sizeof(big));
+            MPI_Recv(big, BIG / 4, MPI_INT, partner, MPI_ANY_TAG, MPI_COMM_WORLD, &status);
+            CHECK_EQ(big[0], i);
+            CHECK_EQ(status.MPI_SOURCE, partner);
+            CHECK_EQ(status.MPI_TAG, i == 5 ? 2 : i == 11 ? 3 : 1);
+            int count;
+            MPI_Get_count(&status, MPI_INT, &count);
+            CHECK_EQ(count, i == 5 ? BIG / 4 : 4);
+            if (i == 5) CHECK_EQ(big[BIG / 4 - 1], 55);
+        }
+    }
+}
+
+/* A receive for a later tag skips the ring's head: the host must still match both. */
+static void later_tag_first(void)
+{
+    int value;
+    if (me % 2 == 0) {
+        value = 5;
+        MPI_Send(&value, 1, MPI_INT, partner, 5, MPI_COMM_WORLD);
+        value = 6;
+        MPI_Send(&value, 1, MPI_INT, partner, 6, MPI_COMM_WORLD);
+        value = 7;
+        MPI_Send(&value, 1, MPI_INT, partner, 7, MPI_COMM_WORLD);
+    } else {
+        MPI_Recv(&value, 1, MPI_INT, partner, 6, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        CHECK_EQ(value, 6);
+        MPI_Recv(&value, 1, MPI_INT, partner, 5, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        CHECK_EQ(value, 5);
+        MPI_Recv(&value, 1, MPI_INT, partner, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        CHECK_EQ(value, 7);
+    }
+}
+
+/* More than a ring holds, sent before the receiver looks: the rest waits in the host, in order. */
+static void overflowing_the_ring(void)
+{
+    int message[64];
+    if (me % 2 == 0) {
+        for (int i = 0; i < MANY; i++) {
+            message[0] = i;
+            message[63] = -i;
+            MPI_Send(message, 64, MPI_INT, partner, 9, MPI_COMM_WORLD);
+        }
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (me % 2 == 1) {
+        int in_order = 1;
+        for (int i = 0; i < MANY; i++) {
+            MPI_Recv(message, 64, MPI_INT, partner, 9, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            in_order &= message[0] == i && message[63] == -i;
+        }
+        CHECK(in_order);
+    }
+}
+
+/* Isend goes through the host; a Send right after it goes through the ring: same order. */
+static void host_then_ring(void)
+{
+    int value;
+    if (me % 2 == 0) {
+        MPI_Request request;
+        int first = 100;
+        MPI_Isend(&first, 1, MPI_INT, partner, 4, MPI_COMM_WORLD, &request);
+        value = 101;
+        MPI_Send(&value, 1, MPI_INT, partner, 4, MPI_COMM_WORLD);
+        MPI_Wait(&request, MPI_STATUS_IGNORE);
+    } else {
+        MPI_Recv(&value, 1, MPI_INT, partner, 4, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        CHECK_EQ(value, 100);
+        MPI_Recv(&value, 1, MPI_INT, partner, 4, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        CHECK_EQ(value, 101);
+    }
+}
+
+/* A message in a ring is visible to MPI_Probe and MPI_Iprobe, and to a posted MPI_Irecv. */
+static void probes_and_posted_receives(void)
+{
+    double value = -1;
+    if (me % 2 == 0) {
+        value = 2.5;
+        MPI_Send(&value, 1, MPI_DOUBLE, partner, 11, MPI_COMM_WORLD);
+        MPI_Barrier(MPI_COMM_WORLD);
+        value = 3.5;
+        MPI_Send(&value, 1, MPI_DOUBLE, partner, 12, MPI_COMM_WORLD);
+    } else {
+        MPI_Status status;
+        MPI_Probe(partner, 11, MPI_COMM_WORLD, &status);
+        int count;
+        MPI_Get_count(&status, MPI_DOUBLE, &count);
+        CHECK_EQ(count, 1);
+        int flag = 0;
+        MPI_Iprobe(partner, 11, MPI_COMM_WORLD, &flag, &status);
+        CHECK_EQ(flag, 1);
+        MPI_Recv(&value, 1, MPI_DOUBLE, partner, 11, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        CHECK(value == 2.5);
+        MPI_Request request;
+        MPI_Irecv(&value, 1, MPI_DOUBLE, partner, 12, MPI_COMM_WORLD, &request);
+        MPI_Barrier(MPI_COMM_WORLD);
+        MPI_Wait(&request, &status);
+        CHECK(value == 3.5);
+        CHECK_EQ(status.MPI_TAG, 12);
+    }
+}
+
+/* Errors the guest cannot report go to the host, which reports them. */
+static void truncation_is_reported(void)
+{
+    int out[16] = { 0 }, in[4];
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    if (me % 2 == 0) {
+        MPI_Send(out, 16, MPI_INT, partner, 13, MPI_COMM_WORLD);
+    } else {
+        int rc = MPI_Recv(in, 4, MPI_INT, partner, 13, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        CHECK_EQ(rc, MPI_ERR_TRUNCATE);
+    }
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+}
+
+/* To oneself, and a Sendrecv exchange. */
+static void self_and_sendrecv(void)
+{
+    int value = me * 3, got = -1;
+    MPI_Send(&value, 1, MPI_INT, me, 14, MPI_COMM_WORLD);
+    MPI_Recv(&got, 1, MPI_INT, me, 14, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    CHECK_EQ(got, me * 3);
+    MPI_Status status;
+    MPI_Sendrecv(&value, 1, MPI_INT, partner, 15, &got, 1, MPI_INT, partner, 15, MPI_COMM_WORLD, &status);
+    CHECK_EQ(got, partner * 3);
+    CHECK_EQ(status.MPI_SOURCE, partner);
+}
+
+/* Everyone to rank 0 with MPI_ANY_SOURCE: each source's messages stay in order. */
+static void any_source_keeps_each_source_in_order(void)
+{
+    enum { EACH = 50 };
+    int message[2];
+    if (me != 0) {
+        for (int i = 0; i < EACH; i++) {
+            message[0] = me;
+            message[1] = i;
+            MPI_Send(message, 2, MPI_INT, 0, 16, MPI_COMM_WORLD);
+        }
+    } else {
+        int* next = calloc(size, sizeof(int));
+        int in_order = 1;
+        for (int i = 0; i < EACH * (size - 1); i++) {
+            MPI_Status status;
+            MPI_Recv(message, 2, MPI_INT, MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &status);
+            in_order &= status.MPI_SOURCE == message[0] && message[1] == next[message[0]]++;
+        }
+        CHECK(in_order);
+        free(next);
+    }
+}
+
+int main(int argc, char** argv)
+{
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &me);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    partner = me ^ 1;
+    int expect_rings = argc > 1 && strcmp(argv[1], "expect-rings") == 0;
+    if (partner < size) {
+        pingpong(expect_rings);
+        mixed_sizes_keep_their_order();
+        later_tag_first();
+        host_then_ring();
+        truncation_is_reported();
+        self_and_sendrecv();
+    }
+    if (size % 2 == 0) {
+        overflowing_the_ring();
+        probes_and_posted_receives();
+    }
+    any_source_keeps_each_source_in_order();
+    return finish("rings");
+}
