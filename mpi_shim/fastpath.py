@@ -44,6 +44,18 @@ def faabric_mpi_rings(call) -> int:
     return offset
 
 
+def faabric_mpi_comm(call, handle, out_ptr, capacity) -> int:
+    """Describe communicator ``handle`` for the guest's fast path at ``out_ptr``: its context, the
+    caller's rank in it, its size, then each member's world rank. -1 (write nothing) if it is not
+    a valid communicator, or does not fit in ``capacity`` ints: the guest leaves it to the host."""
+    state = state_of(call)
+    comm = state.comms.get(handle)
+    if comm is None or 3 + comm.size > capacity:
+        return -1
+    state.write_ints(out_ptr, [comm.context, comm.rank_of[state.rank], comm.size, *comm.group], "communicator")
+    return SUCCESS
+
+
 def faabric_mpi_wake(call, rank) -> int:
     """A guest sender filled the ring of ``rank``, which sleeps in the host."""
     world = state_of(call).world
@@ -54,5 +66,6 @@ def faabric_mpi_wake(call, rank) -> int:
 
 FUNCTIONS = [
     ("faabric_mpi_rings", "", faabric_mpi_rings),
+    ("faabric_mpi_comm", "iii", faabric_mpi_comm),
     ("faabric_mpi_wake", "i", faabric_mpi_wake),
 ]

@@ -98,7 +98,8 @@ class Endpoint:
         self, comm: Communicator, source: int, tag: int, capacity: int, deliver: Callable[[bytes], None]
     ) -> RecvRequest:
         """Post a receive of at most ``capacity`` bytes; ``deliver`` writes the bytes into place."""
-        request = RecvRequest(self.rank, comm.context, source, tag, capacity, deliver)
+        sender = comm.group[source] if source >= 0 else -1
+        request = RecvRequest(self.rank, comm.context, source, tag, capacity, deliver, sender)
         if source == PROC_NULL:
             request.done, request.source, request.tag = True, PROC_NULL, ANY_TAG
             return request
@@ -112,8 +113,8 @@ class Endpoint:
             index = _find(box.unexpected, comm.context, source, tag)
             if index is None:
                 box.posted.append(request)
-                if comm.context == 0 and world.rings is not None:  # MPI_COMM_WORLD, the guest's fast path
-                    world.rings.mark_busy(self.rank, None if source == ANY_SOURCE else source)
+                if world.rings is not None:  # the guest's fast path must not take what this receive may
+                    world.rings.mark_busy(self.rank, None if request.want_sender < 0 else request.want_sender)
                 return request
             envelope = box.unexpected.pop(index)
             complete_receive(request, envelope.source, envelope.tag, envelope.data)

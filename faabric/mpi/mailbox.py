@@ -12,12 +12,15 @@ ANY_TAG = -1
 
 
 class Envelope:
-    """A sent message not yet received: its match keys and its bytes."""
+    """A sent message not yet received: its match keys, its bytes, and its sender's world rank (-1: unknown)."""
 
-    __slots__ = ("context", "source", "tag", "data", "synchronous")
+    __slots__ = ("context", "source", "tag", "data", "synchronous", "sender")
 
-    def __init__(self, context: int, source: int, tag: int, data, synchronous: "SendRequest | RemoteSend | None") -> None:
+    def __init__(
+        self, context: int, source: int, tag: int, data, synchronous: "SendRequest | RemoteSend | None", sender: int
+    ) -> None:
         self.context, self.source, self.tag, self.data, self.synchronous = context, source, tag, data, synchronous
+        self.sender = sender
 
 
 class Request:
@@ -66,13 +69,19 @@ class RemoteSend:
 
 
 class RecvRequest(Request):
-    """A posted receive: ``deliver(data)`` writes matched bytes into the receiver's buffer."""
+    """A posted receive: ``deliver(data)`` writes matched bytes into the receiver's buffer.
 
-    __slots__ = ("context", "want_source", "want_tag", "capacity", "deliver", "owner")
+    ``want_sender`` is the world rank of the wanted source (-1: any).
+    """
 
-    def __init__(self, owner: int, context: int, source: int, tag: int, capacity: int, deliver: Callable) -> None:
+    __slots__ = ("context", "want_source", "want_tag", "capacity", "deliver", "owner", "want_sender")
+
+    def __init__(
+        self, owner: int, context: int, source: int, tag: int, capacity: int, deliver: Callable, want_sender: int = -1
+    ) -> None:
         self.kind, self.done, self.source, self.tag, self.nbytes, self.error = "recv", False, -1, -1, 0, None
         self.owner = owner
+        self.want_sender = want_sender
         self.context, self.want_source, self.want_tag = context, source, tag
         self.capacity = capacity
         self.deliver = deliver

@@ -4,8 +4,8 @@ Every ordered pair of ranks (source, dest) has a single-producer,
 single-consumer byte ring in one memfd per world and host. Each rank maps
 its inbound rings, its outbound rings and the control area into its own
 linear memory (the guest runtime, ``mpi_shim/guest/mpi_runtime.c``, finds
-them there), so a small ``MPI_Send``/``MPI_Recv`` on ``MPI_COMM_WORLD`` is a
-copy into and out of shared pages with no host call at all. Anything the
+them there), so a small ``MPI_Send``/``MPI_Recv`` is a copy into and out of
+shared pages with no host call at all. Anything the
 guest cannot do alone goes through the host as before; the host then drains
 the rings into the mailboxes (:meth:`SharedRings.drain`) so MPI's rules
 still hold:
@@ -17,8 +17,9 @@ still hold:
   host too, until ``d`` drains the ring and then the backlog.
 * **matching**: the guest takes only the message at a ring's head, and only
   while ``d``'s busy flags allow: ``busy_from[s]`` is set while a message
-  from ``s`` (or a posted receive that could take one) waits in the host on
-  ``MPI_COMM_WORLD``, ``any_busy`` while a posted wildcard receive does. A
+  from world rank ``s`` (or a posted receive that could take one) waits in
+  the host, on any communicator; ``any_busy`` while a posted wildcard
+  receive, or a message whose sender's world rank is unknown, does. A
   receive from ``s`` needs ``busy_from[s]`` and ``any_busy`` clear; an
   ``MPI_ANY_SOURCE`` receive needs every flag clear. The guest re-reads the
   flags after the ring's head, so a message the host queued first is never
@@ -82,7 +83,7 @@ SLEEPING, ANY_BUSY, BUSY_FROM = 0, 4, 64
 _HEADER = struct.Struct("<9I")
 _U32 = struct.Struct("<I")
 
-Deliver = Callable[[int, int, int, bytes, object], None]  # (context, source, tag, data, synchronous)
+Deliver = Callable[[int, int, int, bytes, object, int], None]  # (context, source, tag, data, synchronous, sender)
 
 
 def _round_up(value: int, unit: int) -> int:
@@ -150,7 +151,7 @@ class SharedRings:
         self._set(32, 1)
 
     def mark_busy(self, rank: int, source: int | None) -> None:
-        """Something from ``source`` (None: from anyone) waits in ``rank``'s mailbox on ``MPI_COMM_WORLD``:
+        """Something from world rank ``source`` (None: from anyone, or unknown) waits in ``rank``'s mailbox:
         its guest must receive that through the host."""
         if source is None:
             self._set(self._control(rank) + ANY_BUSY, 1)
@@ -167,14 +168,15 @@ class SharedRings:
             return
         busy, any_busy = bytearray(self.size), 0
         for envelope in mailbox.unexpected:
-            if envelope.context == 0:
-                busy[envelope.source] = 1
+            if envelope.sender < 0:
+                any_busy = 1
+            else:
+                busy[envelope.sender] = 1
         for request in mailbox.posted:
-            if request.context == 0:
-                if request.want_source < 0:
-                    any_busy = 1
-                else:
-                    busy[request.want_source] = 1
+            if request.want_sender < 0:
+                any_busy = 1
+            else:
+                busy[request.want_sender] = 1
         for source in range(self.size):
             if self.backlogs.get((source, rank)):
                 busy[source] = 1
@@ -229,14 +231,14 @@ class SharedRings:
                         head = (head + DATA_BYTES - at) & 0xFFFFFFFF
                         continue
                     start = data_start + at + RECORD.size
-                    deliver(context, sender, tag, bytes(view[start : start + length]), None)
+                    deliver(context, sender, tag, bytes(view[start : start + length]), None, source)
                     head = (head + RECORD.size + _round_up(length, 16)) & 0xFFFFFFFF
                 self._set(ring + HEAD, head)
             backlog = self.backlogs.get((source, rank))
             if backlog:
                 moved = True
                 while backlog:
-                    deliver(*backlog.popleft())
+                    deliver(*backlog.popleft(), source)
             if backlog is not None:
                 self._set(ring + VIA_HOST, 0)
         return moved

@@ -252,7 +252,7 @@ class World:
         """
         rings = self.rings
         if rings is None or not self.mapped or rings.pair_idle(sender, dest):
-            self.deliver(dest, context, source, tag, data, synchronous, False)
+            self.deliver(dest, context, source, tag, data, synchronous, False, sender=sender)
         else:
             rings.hold(sender, dest, (context, source, tag, bytes(data), synchronous))
             self.wake((dest,))
@@ -263,8 +263,8 @@ class World:
             deliver = self.deliver
             self.rings.drain(
                 rank, self.local,
-                lambda context, source, tag, data, synchronous: deliver(
-                    rank, context, source, tag, data, synchronous, True, False
+                lambda context, source, tag, data, synchronous, sender: deliver(
+                    rank, context, source, tag, data, synchronous, True, False, sender
                 ),
             )
 
@@ -279,14 +279,17 @@ class World:
             self.wake((rank,))
 
     def deliver(
-        self, dest: int, context: int, source: int, tag: int, data, synchronous, owned: bool, wake: bool = True
+        self, dest: int, context: int, source: int, tag: int, data, synchronous, owned: bool, wake: bool = True,
+        sender: int | None = None,
     ) -> None:
         """Hand a message to rank ``dest`` (lock held): into a matching posted receive, else its mailbox.
 
         ``synchronous`` is the sender's request if it waits for the match (a
         :class:`SendRequest` on this host, a :class:`RemoteSend` on another);
         ``owned`` says ``data`` may be kept as it is rather than copied;
-        ``wake`` is False when ``dest`` is the calling thread itself.
+        ``wake`` is False when ``dest`` is the calling thread itself;
+        ``sender`` is the sender's world rank, if known (``source`` is its
+        rank in the communicator, the same on ``MPI_COMM_WORLD``).
         """
         box = self.mailboxes[dest]
         for index, posted in enumerate(box.posted):
@@ -302,9 +305,11 @@ class World:
                 if wake:
                     self.wake((dest,))
                 return
-        box.unexpected.append(Envelope(context, source, tag, data if owned else bytes(data), synchronous))
-        if context == 0 and self.rings is not None:  # MPI_COMM_WORLD, the guest's fast path
-            self.rings.mark_busy(dest, source)
+        if sender is None:
+            sender = source if context == 0 else -1
+        box.unexpected.append(Envelope(context, source, tag, data if owned else bytes(data), synchronous, sender))
+        if self.rings is not None:  # the guest's fast path must not overtake it
+            self.rings.mark_busy(dest, sender if sender >= 0 else None)
         if wake:
             self.wake((dest,))
 

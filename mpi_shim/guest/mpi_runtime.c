@@ -2,8 +2,8 @@
  * The guest half of faabric-py's MPI, linked into every module `faabric cc`
  * builds (wasm-ld drops it from programs that do not call MPI).
  *
- * Small MPI_Send/MPI_Recv/MPI_Sendrecv on MPI_COMM_WORLD between ranks on
- * the same host go through shared-memory rings mapped into this module's
+ * Small MPI_Send/MPI_Recv/MPI_Sendrecv between ranks on the same host go
+ * through shared-memory rings mapped into this module's
  * memory (faabric/mpi/rings.py describes the layout and the protocol): no
  * host call on the way. Everything else, and every case the fast path
  * cannot decide alone (a wildcard the ring's head does not match, a full
@@ -13,6 +13,7 @@
 #include <mpi.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -27,7 +28,9 @@ IMPORT("MPI_Recv") int host_recv(void* buf, int count, MPI_Datatype type, int so
 IMPORT("MPI_Sendrecv") int host_sendrecv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, int dest,
                                          int sendtag, void* recvbuf, int recvcount, MPI_Datatype recvtype,
                                          int source, int recvtag, MPI_Comm comm, MPI_Status* status);
+IMPORT("MPI_Comm_free") int host_comm_free(MPI_Comm* comm);
 IMPORT("faabric_mpi_rings") int host_rings(void);      /* the rings' address in this memory, or 0 */
+IMPORT("faabric_mpi_comm") int host_comm(MPI_Comm comm, int32_t* info, int capacity); /* 0, or -1 */
 IMPORT("faabric_mpi_wake") int host_wake(int rank);   /* wake a rank sleeping in the host */
 
 /* Must match faabric/mpi/rings.py. */
@@ -47,6 +50,7 @@ IMPORT("faabric_mpi_wake") int host_wake(int rank);   /* wake a rank sleeping in
 #define SKIP 0xFFFFFFFFu
 #define RECORD 16
 #define SPIN_NS 100000 /* how long a receive polls its rings before sleeping in the host */
+#define COMMS 8        /* communicators described at once */
 
 typedef struct {
     uint32_t length;
@@ -88,6 +92,45 @@ static void attach(void) {
     R.control = base;
 }
 
+/* A communicator as the host described it: context, this rank's rank in it, size, members' world ranks. */
+typedef struct {
+    int32_t context, rank, size, world[];
+} Comm;
+
+static struct {
+    MPI_Comm handle;
+    Comm* comm;
+} comms[COMMS];
+static uint32_t next_comm;
+
+/* The communicator `handle`, asking the host the first time; 0 if the host must handle it. */
+static const Comm* comm_of(MPI_Comm handle) {
+    for (int i = 0; i < COMMS; i++) {
+        if (comms[i].comm && comms[i].handle == handle) return comms[i].comm;
+    }
+    Comm* comm = malloc(sizeof(Comm) + sizeof(int32_t) * R.size);
+    if (!comm) return 0;
+    if (host_comm(handle, (int32_t*)comm, 3 + (int)R.size) != 0) {
+        free(comm);
+        return 0;
+    }
+    uint32_t slot = next_comm++ % COMMS;
+    free(comms[slot].comm);
+    comms[slot].handle = handle;
+    comms[slot].comm = comm;
+    return comm;
+}
+
+int MPI_Comm_free(MPI_Comm* handle) {
+    for (int i = 0; i < COMMS; i++) {
+        if (comms[i].comm && comms[i].handle == *handle) {
+            free(comms[i].comm);
+            comms[i].comm = 0;
+        }
+    }
+    return host_comm_free(handle);
+}
+
 int MPI_Init(int* argc, char*** argv) {
     int rc = host_init(argc, argv);
     if (rc == MPI_SUCCESS) attach();
@@ -121,11 +164,15 @@ static int in_memory(const void* buf, int64_t n) {
 static int is_local(int rank) { return (uint32_t)rank < R.size && R.control[LOCAL_TABLE + rank]; }
 
 /* 1 if the message went into the ring, 0 if the host must send it. */
-static int ring_send(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm) {
-    if (!R.control || comm != MPI_COMM_WORLD || tag < 0 || !is_local(dest)) return 0;
+static int ring_send(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm handle) {
+    if (!R.control || tag < 0) return 0;
     int64_t n = message_bytes(count, type);
     if (n < 0 || n > R.max_inline || !in_memory(buf, n)) return 0;
-    uint8_t* ring = R.outbound + (uint32_t)dest * R.ring_bytes;
+    const Comm* comm = comm_of(handle);
+    if (!comm || (uint32_t)dest >= (uint32_t)comm->size) return 0;
+    int to = comm->world[dest];
+    if (!is_local(to)) return 0;
+    uint8_t* ring = R.outbound + (uint32_t)to * R.ring_bytes;
     if (load(ring + VIA_HOST)) return 0;
     uint32_t tail = *(uint32_t*)(ring + TAIL), head = load(ring + HEAD);
     uint32_t need = RECORD + padded((uint32_t)n);
@@ -140,11 +187,11 @@ static int ring_send(const void* buf, int count, MPI_Datatype type, int dest, in
     Record* record = (Record*)(data + at);
     record->length = (uint32_t)n;
     record->tag = tag;
-    record->context = 0;
-    record->source = (int32_t)R.rank;
+    record->context = comm->context;
+    record->source = comm->rank;
     memcpy(data + at + RECORD, buf, (size_t)n);
     store(ring + TAIL, tail + skip + need);
-    if (load(rank_control((uint32_t)dest) + SLEEPING)) host_wake(dest);
+    if (load(rank_control((uint32_t)to) + SLEEPING)) host_wake(to);
     R.sent++;
     return 1;
 }
@@ -169,9 +216,10 @@ static int blocked(int source) {
     return 0;
 }
 
-/* Take the head of the ring from `source` for a receive from `want`:
-   1 taken, 0 empty, -1 the host must decide. */
-static int take(uint32_t source, int want, void* buf, int64_t capacity, int tag, MPI_Status* status) {
+/* Take the head of the ring from world rank `source` for a receive on `context` from `want`
+   (a world rank, or MPI_ANY_SOURCE): 1 taken, 0 empty, -1 the host must decide. */
+static int take(uint32_t source, int want, int32_t context, void* buf, int64_t capacity, int tag,
+                MPI_Status* status) {
     uint8_t* ring = R.inbound + source * R.ring_bytes;
     uint8_t* data = ring + R.data_offset;
     uint32_t head = *(uint32_t*)(ring + HEAD), tail = load(ring + TAIL);
@@ -185,7 +233,9 @@ static int take(uint32_t source, int want, void* buf, int64_t capacity, int tag,
         at = 0;
         record = (const Record*)data;
     }
-    if (record->context != 0 || (tag != MPI_ANY_TAG && record->tag != tag) || record->length > capacity) return -1;
+    if (record->context != context || (tag != MPI_ANY_TAG && record->tag != tag) || record->length > capacity) {
+        return -1;
+    }
     if (blocked(want)) return -1; /* the host queued something first */
     memcpy(buf, data + at + RECORD, record->length);
     fill_status(status, record);
@@ -201,30 +251,37 @@ static int64_t now_ns(void) {
 }
 
 /* 1 if a message arrived through the rings, 0 if the host must receive. */
-static int ring_recv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm,
+static int ring_recv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm handle,
                      MPI_Status* status) {
-    if (!R.control || comm != MPI_COMM_WORLD || (tag < 0 && tag != MPI_ANY_TAG)) return 0;
-    if (source != MPI_ANY_SOURCE && !is_local(source)) return 0;
+    if (!R.control || (tag < 0 && tag != MPI_ANY_TAG)) return 0;
     int64_t capacity = message_bytes(count, type);
     if (capacity < 0 || !in_memory(buf, capacity)) return 0;
+    const Comm* comm = comm_of(handle);
+    if (!comm) return 0;
+    int from = MPI_ANY_SOURCE; /* the sender's world rank */
+    if (source != MPI_ANY_SOURCE) {
+        if ((uint32_t)source >= (uint32_t)comm->size) return 0;
+        from = comm->world[source];
+        if (!is_local(from)) return 0;
+    }
     /* A receive that may take a big message polls once: big messages come through the host,
        which copies them straight into the buffer if the receive is already posted there. */
     int poll = capacity <= R.max_inline;
     const uint8_t* aborted = R.control + 32;
     int64_t deadline = 0;
     for (uint32_t spin = 0;; spin++) {
-        if (blocked(source) || load(aborted)) return 0;
-        if (source != MPI_ANY_SOURCE) {
-            int got = take((uint32_t)source, source, buf, capacity, tag, status);
+        if (blocked(from) || load(aborted)) return 0;
+        if (from != MPI_ANY_SOURCE) {
+            int got = take((uint32_t)from, from, comm->context, buf, capacity, tag, status);
             if (got) return got > 0;
         } else {
-            for (uint32_t i = 0; i < R.size; i++) {
-                uint32_t from = (R.next_source + i) % R.size;
-                if (!R.control[LOCAL_TABLE + from]) continue;
-                int got = take(from, MPI_ANY_SOURCE, buf, capacity, tag, status);
+            for (int32_t i = 0; i < comm->size; i++) {
+                uint32_t member = (R.next_source + (uint32_t)i) % (uint32_t)comm->size;
+                if (!is_local(comm->world[member])) continue;
+                int got = take((uint32_t)comm->world[member], MPI_ANY_SOURCE, comm->context, buf, capacity, tag, status);
                 if (got < 0) return 0;
                 if (got) {
-                    R.next_source = from + 1;
+                    R.next_source = member + 1;
                     return 1;
                 }
             }

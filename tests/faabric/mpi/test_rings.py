@@ -55,7 +55,7 @@ def test_ring_messages_come_out_in_order_and_before_the_backlog_behind_them(ring
     assert not rings.pair_idle(0, 1)
     rings.hold(0, 1, (0, 0, 7, b"held", None))
     assert rings._get(rings.ring(1, 0) + layout.VIA_HOST) == 1  # later guest sends go through the host
-    assert [(tag, data) for _, _, tag, data, _ in drained(rings, 1)] == [(5, b"first"), (6, b"second"), (7, b"held")]
+    assert [(tag, data) for _, _, tag, data, _, _ in drained(rings, 1)] == [(5, b"first"), (6, b"second"), (7, b"held")]
     assert rings._get(rings.ring(1, 0) + layout.VIA_HOST) == 0
     assert rings.pair_idle(0, 1)
     assert drained(rings, 1) == []
@@ -67,21 +67,25 @@ def test_records_wrap_around_the_ring_end(rings):
         for index in range(12):
             push(rings, 2, 0, round_ * 100 + index, payload)
         got = drained(rings, 0)
-        assert [tag for _, _, tag, _, _ in got] == [round_ * 100 + index for index in range(12)]
-        assert all(data == payload and source == 2 for _, source, _, data, _ in got)
+        assert [tag for _, _, tag, _, _, _ in got] == [round_ * 100 + index for index in range(12)]
+        assert all(data == payload and source == sender == 2 for _, source, _, data, _, sender in got)
 
 
 def test_busy_flags_follow_what_waits_in_the_host(rings):
     control = rings._control(1)
     flags = lambda: (rings._get(control + layout.ANY_BUSY), bytes(rings.map[control + 64 : control + 67]))  # noqa: E731
     box = Mailbox()
-    box.unexpected.append(Envelope(0, 2, 3, b"x", None))
-    box.unexpected.append(Envelope(99, 0, 3, b"other communicator", None))
+    box.unexpected.append(Envelope(0, 2, 3, b"x", None, 2))
+    box.unexpected.append(Envelope(99, 1, 3, b"another communicator", None, 0))
     rings.settle(1, box)
-    assert flags() == (0, b"\0\0\1")  # only MPI_COMM_WORLD messages hold the guest back, from their source
-    box.posted.append(RecvRequest(1, 0, ANY_SOURCE, 4, 8, lambda data: None))
+    assert flags() == (0, b"\1\0\1")  # messages hold back receives from their sender's world rank
+    box.posted.append(RecvRequest(1, 0, ANY_SOURCE, 4, 8, lambda data: None, -1))
     rings.settle(1, box)
-    assert flags() == (1, b"\0\0\1")
+    assert flags() == (1, b"\1\0\1")  # a wildcard receive holds back every receive
+    box.unexpected.append(Envelope(99, 1, 3, b"from another host", None, -1))
+    box.posted.clear()
+    rings.settle(1, box)
+    assert flags() == (1, b"\1\0\1")  # so does a message whose sender is unknown
     box.unexpected.clear()
     box.posted.clear()
     rings.hold(0, 1, (0, 0, 1, b"held", None))

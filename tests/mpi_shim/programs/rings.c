@@ -192,6 +192,50 @@ static void self_and_sendrecv(void)
     CHECK_EQ(status.MPI_SOURCE, partner);
 }
 
+/* Other communicators take the fast path too: a split with the ranks reversed, and a dup.
+   A message on one communicator never matches a receive on another, whatever the order. */
+static void other_communicators(int expect_rings)
+{
+    MPI_Comm reversed, copy;
+    MPI_Comm_split(MPI_COMM_WORLD, 0, size - me, &reversed);
+    MPI_Comm_dup(MPI_COMM_WORLD, &copy);
+    int my_rank, peer = size - 1 - partner; /* the partner's rank in `reversed` */
+    MPI_Comm_rank(reversed, &my_rank);
+    CHECK_EQ(my_rank, size - 1 - me);
+    long long sent_before = 0, sent_after = 0;
+    MPIX_Ring_messages(&sent_before, NULL);
+    int value = -1;
+    MPI_Status status;
+    if (me % 2 == 0) {
+        for (int i = 0; i < 100; i++) {
+            MPI_Send(&i, 1, MPI_INT, peer, 21, reversed);
+            MPI_Recv(&value, 1, MPI_INT, peer, 21, reversed, &status);
+            CHECK_EQ(value, i + 1000);
+            CHECK_EQ(status.MPI_SOURCE, peer);
+        }
+        value = 1;
+        MPI_Send(&value, 1, MPI_INT, partner, 22, copy);
+        value = 2;
+        MPI_Send(&value, 1, MPI_INT, partner, 22, MPI_COMM_WORLD);
+    } else {
+        for (int i = 0; i < 100; i++) {
+            MPI_Recv(&value, 1, MPI_INT, MPI_ANY_SOURCE, 21, reversed, &status);
+            CHECK_EQ(value, i);
+            CHECK_EQ(status.MPI_SOURCE, peer);
+            value += 1000;
+            MPI_Send(&value, 1, MPI_INT, peer, 21, reversed);
+        }
+        MPI_Recv(&value, 1, MPI_INT, partner, 22, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        CHECK_EQ(value, 2);
+        MPI_Recv(&value, 1, MPI_INT, partner, 22, copy, MPI_STATUS_IGNORE);
+        CHECK_EQ(value, 1);
+    }
+    MPIX_Ring_messages(&sent_after, NULL);
+    if (expect_rings) CHECK(sent_after - sent_before >= 100);
+    MPI_Comm_free(&reversed);
+    MPI_Comm_free(&copy);
+}
+
 /* Everyone to rank 0 with MPI_ANY_SOURCE: each source's messages stay in order. */
 static void any_source_keeps_each_source_in_order(void)
 {
@@ -232,6 +276,7 @@ int main(int argc, char** argv)
         self_and_sendrecv();
     }
     if (size % 2 == 0) {
+        other_communicators(expect_rings);
         overflowing_the_ring();
         probes_and_posted_receives();
     }
