@@ -40,7 +40,7 @@ Layout (little-endian u32 words; every region page-aligned so it can be
 mapped on its own):
 
 * control, page 0: ``magic, version, size, control_bytes, ring_bytes,
-  data_offset, data_bytes, max_inline, aborted``; from byte 256, one byte
+  data_offset, data_bytes, max_inline, aborted, cores``; from byte 256, one byte
   per rank: 1 if it runs on this host; from byte 512, one byte per
   predefined datatype: its size if contiguous, else 0.
 * control, from page 1: 128 bytes per rank: ``sleeping`` at +0, ``any_busy``
@@ -80,7 +80,7 @@ TYPE_COUNT = 256
 RANK_CONTROL = 128
 TAIL, HEAD, VIA_HOST = 0, 64, 128
 SLEEPING, ANY_BUSY, BUSY_FROM = 0, 4, 64
-_HEADER = struct.Struct("<9I")
+_HEADER = struct.Struct("<10I")
 _U32 = struct.Struct("<I")
 
 Deliver = Callable[[int, int, int, bytes, object, int], None]  # (context, source, tag, data, synchronous, sender)
@@ -103,8 +103,10 @@ class SharedRings:
         os.ftruncate(self.fd, self.total)  # sparse: a ring's pages cost nothing until used
         self.map = mmap.mmap(self.fd, self.total)
         self.view = memoryview(self.map)
+        cores = len(os.sched_getaffinity(0))  # more local ranks than this: the guest does not poll
         _HEADER.pack_into(
-            self.map, 0, MAGIC, VERSION, size, self.control_bytes, RING_BYTES, RING_HEADER, DATA_BYTES, MAX_INLINE, 0
+            self.map, 0, MAGIC, VERSION, size, self.control_bytes, RING_BYTES, RING_HEADER, DATA_BYTES, MAX_INLINE, 0,
+            cores,
         )
         self.backlogs: dict[tuple[int, int], deque] = {}  # (source, dest) -> host sends waiting behind the ring
         self._barrier = threading.Lock()

@@ -49,7 +49,8 @@ IMPORT("faabric_mpi_wake") int host_wake(int rank);   /* wake a rank sleeping in
 #define BUSY_FROM 64
 #define SKIP 0xFFFFFFFFu
 #define RECORD 16
-#define SPIN_NS 100000 /* how long a receive polls its rings before sleeping in the host */
+#define SPIN_NS 100000   /* the longest a receive polls its rings before sleeping in the host */
+#define MIN_SPIN_NS 5000  /* the shortest */
 #define COMMS 8        /* communicators described at once */
 
 typedef struct {
@@ -66,6 +67,9 @@ static struct {
     uint32_t size, rank, ring_bytes, data_offset, data_bytes, max_inline;
     uint32_t next_source; /* where an MPI_ANY_SOURCE receive starts looking */
     long long sent, received;
+    int64_t spin_ns; /* how long receives poll now (see poll_rings) */
+    int crowded;     /* more ranks here than cores: never poll, and leave collectives to the host */
+    uint32_t misses;
 } R;
 
 static inline uint32_t load(const uint8_t* at) { return __atomic_load_n((const uint32_t*)at, __ATOMIC_SEQ_CST); }
@@ -87,12 +91,17 @@ static void attach(void) {
     R.data_bytes = header[6];
     R.max_inline = header[7];
     R.rank = (uint32_t)rank;
+    R.spin_ns = SPIN_NS;
+    uint32_t here = 0;
+    for (uint32_t i = 0; i < R.size; i++) here += base[LOCAL_TABLE + i];
+    R.crowded = here > header[9];
     R.inbound = base + header[3];
     R.outbound = R.inbound + R.size * R.ring_bytes;
     R.control = base;
 }
 
-/* A communicator as the host described it: context, this rank's rank in it, size, members' world ranks. */
+/* A communicator as the host described it: context, this rank's rank in it, size, members' world ranks;
+   then whether every member runs on this host (collectives can then run here). */
 typedef struct {
     int32_t context, rank, size, world[];
 } Comm;
@@ -100,8 +109,10 @@ typedef struct {
 static struct {
     MPI_Comm handle;
     Comm* comm;
+    int all_local;
 } comms[COMMS];
 static uint32_t next_comm;
+static int is_local(int rank);
 
 /* The communicator `handle`, asking the host the first time; 0 if the host must handle it. */
 static const Comm* comm_of(MPI_Comm handle) {
@@ -118,7 +129,17 @@ static const Comm* comm_of(MPI_Comm handle) {
     free(comms[slot].comm);
     comms[slot].handle = handle;
     comms[slot].comm = comm;
+    comms[slot].all_local = 1;
+    for (int32_t i = 0; i < comm->size; i++) comms[slot].all_local &= is_local(comm->world[i]);
     return comm;
+}
+
+/* Whether every member of a described communicator runs on this host. */
+static int all_local(const Comm* comm) {
+    for (int i = 0; i < COMMS; i++) {
+        if (comms[i].comm == comm) return comms[i].all_local;
+    }
+    return 0;
 }
 
 int MPI_Comm_free(MPI_Comm* handle) {
@@ -163,6 +184,8 @@ static int in_memory(const void* buf, int64_t n) {
 
 static int is_local(int rank) { return (uint32_t)rank < R.size && R.control[LOCAL_TABLE + rank]; }
 
+static int put(int to, int32_t context, int32_t source, int tag, const void* buf, uint32_t n);
+
 /* 1 if the message went into the ring, 0 if the host must send it. */
 static int ring_send(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm handle) {
     if (!R.control || tag < 0) return 0;
@@ -171,11 +194,15 @@ static int ring_send(const void* buf, int count, MPI_Datatype type, int dest, in
     const Comm* comm = comm_of(handle);
     if (!comm || (uint32_t)dest >= (uint32_t)comm->size) return 0;
     int to = comm->world[dest];
-    if (!is_local(to)) return 0;
+    return is_local(to) && put(to, comm->context, comm->rank, tag, buf, (uint32_t)n);
+}
+
+/* Append a record to the ring to world rank `to`: 1 done, 0 the host must send it. */
+static int put(int to, int32_t context, int32_t source, int tag, const void* buf, uint32_t n) {
     uint8_t* ring = R.outbound + (uint32_t)to * R.ring_bytes;
     if (load(ring + VIA_HOST)) return 0;
     uint32_t tail = *(uint32_t*)(ring + TAIL), head = load(ring + HEAD);
-    uint32_t need = RECORD + padded((uint32_t)n);
+    uint32_t need = RECORD + padded(n);
     uint32_t at = tail % R.data_bytes, room = R.data_bytes - at;
     uint32_t skip = need > room ? room : 0;
     if (tail - head + skip + need > R.data_bytes) return 0;
@@ -185,11 +212,11 @@ static int ring_send(const void* buf, int count, MPI_Datatype type, int dest, in
         at = 0;
     }
     Record* record = (Record*)(data + at);
-    record->length = (uint32_t)n;
+    record->length = n;
     record->tag = tag;
-    record->context = comm->context;
-    record->source = comm->rank;
-    memcpy(data + at + RECORD, buf, (size_t)n);
+    record->context = context;
+    record->source = source;
+    memcpy(data + at + RECORD, buf, n);
     store(ring + TAIL, tail + skip + need);
     if (load(rank_control((uint32_t)to) + SLEEPING)) host_wake(to);
     R.sent++;
@@ -217,8 +244,9 @@ static int blocked(int source) {
 }
 
 /* Take the head of the ring from world rank `source` for a receive on `context` from `want`
-   (a world rank, or MPI_ANY_SOURCE): 1 taken, 0 empty, -1 the host must decide. */
-static int take(uint32_t source, int want, int32_t context, void* buf, int64_t capacity, int tag,
+   (a world rank, or MPI_ANY_SOURCE) of at most `capacity` bytes (`exact`: of just that many):
+   1 taken, 0 empty, -1 the host must decide. */
+static int take(uint32_t source, int want, int32_t context, void* buf, int64_t capacity, int exact, int tag,
                 MPI_Status* status) {
     uint8_t* ring = R.inbound + source * R.ring_bytes;
     uint8_t* data = ring + R.data_offset;
@@ -233,7 +261,8 @@ static int take(uint32_t source, int want, int32_t context, void* buf, int64_t c
         at = 0;
         record = (const Record*)data;
     }
-    if (record->context != context || (tag != MPI_ANY_TAG && record->tag != tag) || record->length > capacity) {
+    if (record->context != context || (tag != MPI_ANY_TAG && record->tag != tag) || record->length > capacity ||
+        (exact && record->length != capacity)) {
         return -1;
     }
     if (blocked(want)) return -1; /* the host queued something first */
@@ -249,6 +278,9 @@ static int64_t now_ns(void) {
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
+
+static int poll_rings(const Comm* comm, int from, int32_t context, int tag, void* buf, int64_t capacity, int exact,
+                      MPI_Status* status, int poll);
 
 /* 1 if a message arrived through the rings, 0 if the host must receive. */
 static int ring_recv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm handle,
@@ -266,34 +298,48 @@ static int ring_recv(void* buf, int count, MPI_Datatype type, int source, int ta
     }
     /* A receive that may take a big message polls once: big messages come through the host,
        which copies them straight into the buffer if the receive is already posted there. */
-    int poll = capacity <= R.max_inline;
-    const uint8_t* aborted = R.control + 32;
-    int64_t deadline = 0;
-    for (uint32_t spin = 0;; spin++) {
-        if (blocked(from) || load(aborted)) return 0;
-        if (from != MPI_ANY_SOURCE) {
-            int got = take((uint32_t)from, from, comm->context, buf, capacity, tag, status);
-            if (got) return got > 0;
-        } else {
-            for (int32_t i = 0; i < comm->size; i++) {
-                uint32_t member = (R.next_source + (uint32_t)i) % (uint32_t)comm->size;
-                if (!is_local(comm->world[member])) continue;
-                int got = take((uint32_t)comm->world[member], MPI_ANY_SOURCE, comm->context, buf, capacity, tag, status);
-                if (got < 0) return 0;
-                if (got) {
-                    R.next_source = member + 1;
-                    return 1;
-                }
-            }
+    return poll_rings(comm, from, comm->context, tag, buf, capacity, 0, status, capacity <= R.max_inline);
+}
+
+/* One look at the rings for a message from world rank `from` (or any member of `comm`) on `context`:
+   1 received, 0 nothing yet, -1 the host must decide. */
+static int look(const Comm* comm, int from, int32_t context, int tag, void* buf, int64_t capacity, int exact,
+                MPI_Status* status) {
+    if (blocked(from) || load(R.control + 32 /* aborted */)) return -1;
+    if (from != MPI_ANY_SOURCE) return take((uint32_t)from, from, context, buf, capacity, exact, tag, status);
+    for (int32_t i = 0; i < comm->size; i++) {
+        uint32_t member = (R.next_source + (uint32_t)i) % (uint32_t)comm->size;
+        if (!is_local(comm->world[member])) continue;
+        int got = take((uint32_t)comm->world[member], MPI_ANY_SOURCE, context, buf, capacity, exact, tag, status);
+        if (got > 0) R.next_source = member + 1;
+        if (got) return got;
+    }
+    return 0;
+}
+
+/* Look for a message in the rings, for a while if `poll`, else once: 1 received, 0 the host must receive.
+   How long adapts: the budget halves each time the host had to take over and doubles each time polling
+   paid off (between MIN_SPIN_NS and SPIN_NS), and every 16th miss restores the whole SPIN_NS, so ranks
+   that fell into waking each other through the host (a loaded machine) find their way back. */
+static int poll_rings(const Comm* comm, int from, int32_t context, int tag, void* buf, int64_t capacity, int exact,
+                      MPI_Status* status, int poll) {
+    int got = look(comm, from, context, tag, buf, capacity, exact, status);
+    if (got || !poll || R.crowded) return got > 0;
+    int64_t deadline = now_ns() + R.spin_ns;
+    for (uint32_t spin = 1;; spin++) {
+        got = look(comm, from, context, tag, buf, capacity, exact, status);
+        if (got > 0) {
+            R.spin_ns = R.spin_ns * 2 > SPIN_NS ? SPIN_NS : R.spin_ns * 2;
+            return 1;
         }
-        if (!poll) return 0;
-        if ((spin & 63) == 63) {
-            int64_t now = now_ns();
-            if (!deadline) deadline = now + SPIN_NS;
-            else if (now > deadline) return 0;
-            sched_yield(); /* an oversubscribed host runs the sender meanwhile */
+        if (got < 0) return 0;
+        if ((spin & 63) == 0) {
+            if (now_ns() > deadline) break;
+            sched_yield(); /* where the WASI runtime really yields, an oversubscribed core runs the sender */
         }
     }
+    R.spin_ns = ++R.misses % 16 == 0 ? SPIN_NS : R.spin_ns / 2 < MIN_SPIN_NS ? MIN_SPIN_NS : R.spin_ns / 2;
+    return 0;
 }
 
 int MPI_Send(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm) {
@@ -313,6 +359,150 @@ int MPI_Sendrecv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, int 
     }
     return host_sendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag,
                          comm, status);
+}
+
+/* ---- Collectives among ranks that all run on this host --------------------------------------
+ * MPI_Barrier, and MPI_Allreduce of up to a ring's inline limit with a predefined op on a
+ * predefined type, run here as messages through the rings on the communicator's *shadow* context
+ * (-1 - context), which no user message uses: a dissemination barrier, and a binomial-tree reduce
+ * to rank 0 then a binomial-tree broadcast (every rank gets the same bits). Every rank receives at
+ * least once, and each message's tag is the collective's signature (which collective, op and type)
+ * and its length the count, so a rank that called something else is always found out: the host
+ * names both sides as a mismatched collective. Each step the rings cannot take goes through the
+ * host on the same shadow context. Everything else runs in the host (mpi_shim/collectives.py),
+ * which also checks rooted collectives (whose roots never receive) for mismatches. */
+
+IMPORT("MPI_Barrier") int host_barrier(MPI_Comm comm);
+IMPORT("MPI_Allreduce") int host_allreduce(const void* sendbuf, void* recvbuf, int count, MPI_Datatype type,
+                                           MPI_Op op, MPI_Comm comm);
+IMPORT("faabric_mpi_shadow_send") int host_shadow_send(MPI_Comm comm, int dest, int kind, const void* buf, int n);
+IMPORT("faabric_mpi_shadow_recv") int host_shadow_recv(MPI_Comm comm, int source, int kind, void* buf, int n);
+
+/* Signatures (tags), as mpi_shim/fastpath.py reads them: the collective, then the op and type's indexes. */
+enum { BARRIER = 1, ALLREDUCE = 2 };
+static int signature(int kind, MPI_Op op, MPI_Datatype type) {
+    return kind | (((uint32_t)op - (uint32_t)MPI_MAX + 1) & 0xf) << 4 | (((uint32_t)type - TYPE_BASE) & 0xff) << 8;
+}
+
+static int shadow_send(MPI_Comm handle, const Comm* comm, int dest, int kind, const void* buf, uint32_t n) {
+    if (put(comm->world[dest], -1 - comm->context, comm->rank, kind, buf, n)) return MPI_SUCCESS;
+    return host_shadow_send(handle, dest, kind, buf, (int)n);
+}
+
+static int shadow_recv(MPI_Comm handle, const Comm* comm, int source, int kind, void* buf, uint32_t n) {
+    if (poll_rings(comm, comm->world[source], -1 - comm->context, kind, buf, n, 1, MPI_STATUS_IGNORE, 1)) {
+        return MPI_SUCCESS;
+    }
+    return host_shadow_recv(handle, source, kind, buf, (int)n);
+}
+
+/* The communicator, if a collective of `n` bytes on it can run here; else 0. */
+static const Comm* local_collective(MPI_Comm handle, int64_t n) {
+    if (!R.control || R.crowded || n < 0 || n > R.max_inline) return 0;
+    const Comm* comm = comm_of(handle);
+    return comm && all_local(comm) ? comm : 0;
+}
+
+#define CHECKED(call)                        \
+    do {                                     \
+        int rc_ = (call);                    \
+        if (rc_ != MPI_SUCCESS) return rc_;  \
+    } while (0)
+
+static int bcast_here(MPI_Comm handle, const Comm* comm, void* buf, uint32_t n, int root, int kind) {
+    int size = comm->size, me = (comm->rank - root + size) % size, mask = 1;
+    while (mask < size) {
+        if (me & mask) {
+            CHECKED(shadow_recv(handle, comm, (me - mask + root) % size, kind, buf, n));
+            break;
+        }
+        mask <<= 1;
+    }
+    for (mask >>= 1; mask > 0; mask >>= 1) {
+        if (me + mask < size) CHECKED(shadow_send(handle, comm, (me + mask + root) % size, kind, buf, n));
+    }
+    return MPI_SUCCESS;
+}
+
+/* inout[i] = inout[i] op in[i] for `count` elements; 0 if this op and type are left to the host. */
+#define FOLD(T, EXPR)                                                     \
+    do {                                                                  \
+        T* a = (T*)inout;                                                 \
+        const T* b = (const T*)in;                                        \
+        for (int i = 0; i < count; i++) a[i] = (T)(EXPR);                 \
+    } while (0)
+#define ARITHMETIC(T)                                                     \
+    switch (op) {                                                         \
+    case MPI_SUM: if (go) FOLD(T, a[i] + b[i]); return 1;                 \
+    case MPI_PROD: if (go) FOLD(T, a[i] * b[i]); return 1;                \
+    case MPI_MAX: if (go) FOLD(T, a[i] > b[i] ? a[i] : b[i]); return 1;   \
+    case MPI_MIN: if (go) FOLD(T, a[i] < b[i] ? a[i] : b[i]); return 1;   \
+    }
+#define BITWISE(T)                                                        \
+    switch (op) {                                                         \
+    case MPI_BAND: if (go) FOLD(T, a[i] & b[i]); return 1;                \
+    case MPI_BOR: if (go) FOLD(T, a[i] | b[i]); return 1;                 \
+    case MPI_BXOR: if (go) FOLD(T, a[i] ^ b[i]); return 1;                \
+    case MPI_LAND: if (go) FOLD(T, a[i] && b[i]); return 1;               \
+    case MPI_LOR: if (go) FOLD(T, a[i] || b[i]); return 1;                \
+    case MPI_LXOR: if (go) FOLD(T, !a[i] != !b[i]); return 1;             \
+    }
+#define INTEGER(T) ARITHMETIC(T) BITWISE(T) return 0
+
+/* With go = 0, only says whether this (op, type) is done here. */
+static int fold(void* inout, const void* in, int count, MPI_Datatype type, MPI_Op op, int go) {
+    if (type == MPI_INT || type == MPI_INT32_T || type == MPI_LONG) { INTEGER(int32_t); }
+    if (type == MPI_UNSIGNED || type == MPI_UINT32_T || type == MPI_UNSIGNED_LONG) { INTEGER(uint32_t); }
+    if (type == MPI_LONG_LONG_INT || type == MPI_INT64_T) { INTEGER(int64_t); }
+    if (type == MPI_UNSIGNED_LONG_LONG || type == MPI_UINT64_T) { INTEGER(uint64_t); }
+    if (type == MPI_SHORT || type == MPI_INT16_T) { INTEGER(int16_t); }
+    if (type == MPI_UNSIGNED_SHORT || type == MPI_UINT16_T) { INTEGER(uint16_t); }
+    if (type == MPI_SIGNED_CHAR || type == MPI_INT8_T) { INTEGER(int8_t); }
+    if (type == MPI_UNSIGNED_CHAR || type == MPI_UINT8_T) { INTEGER(uint8_t); }
+    if (type == MPI_FLOAT) { ARITHMETIC(float); return 0; }
+    if (type == MPI_DOUBLE) { ARITHMETIC(double); return 0; }
+    return 0;
+}
+
+static uint8_t reduce_scratch[2][65536] __attribute__((aligned(16)));
+
+/* Binomial-tree reduce of `n` bytes to `root` (messages tagged `kind`); the result lands in `out` there. */
+static int reduce_here(MPI_Comm handle, const Comm* comm, const void* in, void* out, int count, MPI_Datatype type,
+                       MPI_Op op, uint32_t n, int root, int kind) {
+    int size = comm->size, me = (comm->rank - root + size) % size;
+    uint8_t* acc = comm->rank == root ? (uint8_t*)out : reduce_scratch[0];
+    if (in != acc) memmove(acc, in, n);
+    for (int mask = 1; mask < size; mask <<= 1) {
+        if (me & mask) return shadow_send(handle, comm, (me - mask + root) % size, kind, acc, n);
+        if (me + mask < size) {
+            CHECKED(shadow_recv(handle, comm, (me + mask + root) % size, kind, reduce_scratch[1], n));
+            fold(acc, reduce_scratch[1], count, type, op, 1);
+        }
+    }
+    return MPI_SUCCESS;
+}
+
+int MPI_Barrier(MPI_Comm handle) {
+    const Comm* comm = local_collective(handle, 0);
+    if (!comm) return host_barrier(handle);
+    for (int step = 1; step < comm->size; step <<= 1) {
+        CHECKED(shadow_send(handle, comm, (comm->rank + step) % comm->size, BARRIER, 0, 0));
+        CHECKED(shadow_recv(handle, comm, (comm->rank - step + comm->size) % comm->size, BARRIER, 0, 0));
+    }
+    return MPI_SUCCESS;
+}
+
+int MPI_Allreduce(const void* sendbuf, void* recvbuf, int count, MPI_Datatype type, MPI_Op op, MPI_Comm handle) {
+    int64_t n = R.control ? message_bytes(count, type) : -1;
+    const Comm* comm = local_collective(handle, n);
+    if (!comm || !fold(0, 0, count, type, op, 0) || (sendbuf != MPI_IN_PLACE && !in_memory(sendbuf, n)) ||
+        !in_memory(recvbuf, n)) {
+        return host_allreduce(sendbuf, recvbuf, count, type, op, handle);
+    }
+    const void* in = sendbuf == MPI_IN_PLACE ? recvbuf : sendbuf;
+    int tag = signature(ALLREDUCE, op, type);
+    CHECKED(reduce_here(handle, comm, in, recvbuf, count, type, op, (uint32_t)n, 0, tag));
+    return bcast_here(handle, comm, recvbuf, (uint32_t)n, 0, tag);
 }
 
 int MPIX_Ring_messages(long long* sent, long long* received) {

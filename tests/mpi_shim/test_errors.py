@@ -49,6 +49,25 @@ async def test_invalid_arguments_raise_mpi_error_naming_function_and_rank(
     assert type(result.ranks[error.rank].error) is MpiError
 
 
+@pytest.mark.parametrize(
+    "mode, detail",
+    [
+        ("mismatched_collective", ("mismatched collective", "MPI_Barrier", "MPI_Allreduce(MPI_SUM, MPI_INT)")),
+        ("mismatched_allreduce_count", ("mismatched collective", "with 16 bytes", "with 8")),
+        ("mismatched_op", ("mismatched collective", "MPI_Allreduce(MPI_SUM, MPI_INT)", "MPI_Allreduce(MPI_MAX, MPI_INT)")),
+    ],
+)
+async def test_mismatched_barrier_and_allreduce_between_two_ranks_are_named(cluster, mpi_wasm, mode, detail):
+    # Two ranks on one host (no more than this machine's cores): the guest runs these collectives itself.
+    result = await run_world(cluster, mpi_wasm("bad_input"), 2, mode)
+    error = result.error
+    assert type(error) is MpiError, error
+    assert error.function in ("MPI_Barrier", "MPI_Allreduce")
+    assert error.error_name == "MPI_ERR_OTHER"
+    assert all(part in error.detail for part in detail), error.detail
+    assert all(rank.error is not None for rank in result.ranks)
+
+
 async def test_a_failing_rank_stops_the_others_with_world_failed_errors(cluster, mpi_wasm):
     result = await run_world(cluster, mpi_wasm("bad_input"), RANKS, "truncate")
     assert result.error.rank == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.mpi_shim.conftest import run_world
@@ -22,7 +24,9 @@ async def test_self_checking_program_passes_every_check(cluster, mpi_wasm, progr
 
 @pytest.mark.parametrize("ranks", [2, 3, 4, 8])
 async def test_small_messages_on_one_host_go_through_shared_memory_in_mpi_order(cluster, mpi_wasm, ranks):
-    result = await run_world(cluster, mpi_wasm("rings"), ranks, "expect-rings")
+    # With more ranks than cores, receivers do not poll the rings: the host takes their messages out.
+    polling = ranks <= len(os.sched_getaffinity(0))
+    result = await run_world(cluster, mpi_wasm("rings"), ranks, "expect-rings" if polling else "expect-sent")
     assert result.error is None, result.error
     assert [r.return_value for r in result.ranks] == [0] * ranks, result.stdout.decode()
     assert b"rings: " in result.stdout and b" 0 failures" in result.stdout, result.stdout.decode()

@@ -75,6 +75,11 @@ int main(int argc, char** argv)
         }
     } else if (!strcmp(mode, "mismatched_count")) {
         MPI_Bcast(data, rank == 0 ? 4 : 2, MPI_INT, 0, MPI_COMM_WORLD);
+    } else if (!strcmp(mode, "mismatched_allreduce_count")) {
+        int sums[4];
+        MPI_Allreduce(data, sums, rank == 0 ? 4 : 2, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    } else if (!strcmp(mode, "mismatched_op")) {
+        MPI_Allreduce(data, &one, 1, MPI_INT, rank == 0 ? MPI_SUM : MPI_MAX, MPI_COMM_WORLD);
     } else if (!strcmp(mode, "bad_op")) {
         float x = 1.0f, y;
         MPI_Allreduce(&x, &y, 1, MPI_FLOAT, MPI_BXOR, MPI_COMM_WORLD);
