@@ -131,6 +131,9 @@ class World:
         self._ordinal = hosts.index(self.address)
         self.spans = len(hosts) > 1
         self.mapped = True
+        if self.rings is not None and sum(self.local) < 2:  # nobody here to share rings with
+            self.rings.close()
+            self.rings = None
         if self.rings is not None:
             self.rings.set_local(self.local)
         self._wake_all()
@@ -259,9 +262,10 @@ class World:
 
     def take_rings(self, rank: int) -> None:
         """Move what waits for ``rank`` in the shared rings into its mailbox (lock held, on ``rank``'s thread)."""
-        if self.mapped:
+        rings = self.rings
+        if rings is not None and self.mapped:  # (a world whose ranks here have nobody to share with drops them)
             deliver = self.deliver
-            self.rings.drain(
+            rings.drain(
                 rank, self.local,
                 lambda context, source, tag, data, synchronous, sender: deliver(
                     rank, context, source, tag, data, synchronous, True, False, sender
