@@ -12,6 +12,8 @@ from faabric.transport.peers import Inbox, PeerChannel
 
 
 FORGET_LINGER_MS = 10_000  # how long a forgotten destination's queued messages keep being delivered
+# Plain ints: pyzmq turns its enum constants (and EVENTS results) into enum objects, ~2 µs a message.
+_EVENTS, _POLLIN, _RCVMORE = int(zmq.EVENTS), int(zmq.POLLIN), int(zmq.RCVMORE)
 
 
 class ZmqPeers(PeerChannel):
@@ -148,7 +150,7 @@ class ZmqInbox(Inbox):
 
     def drain(self) -> list[list]:
         pull, messages = self._pull, []
-        while pull.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        while pull.getsockopt(_EVENTS) & _POLLIN:
             first = pull.recv()
             message = self._rest(first)
             if first:
@@ -158,7 +160,7 @@ class ZmqInbox(Inbox):
     def _rest(self, first: bytes) -> list:
         """The message whose first part is ``first``: further parts (large bodies) stay uncopied."""
         parts = [first]
-        while self._pull.getsockopt(zmq.RCVMORE):
+        while self._pull.getsockopt(_RCVMORE):
             parts.append(self._pull.recv(copy=False).buffer)
         return parts
 
