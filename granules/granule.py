@@ -5,11 +5,22 @@ its ``_faasm_zygote`` run, and its memory and mutable globals captured in a
 :class:`~granules.snapshot.MemorySnapshot`. Every :class:`Granule` starts
 from that snapshot, copy-on-write, in a fresh Store, so nothing one call
 writes is visible to the next.
+
+Time limits: every module checks an exported interrupt flag, a mutable
+global, at each function entry and loop (:mod:`granules.instrument`).
+:meth:`Granule.arm` lowers the flag and starts the granule's deadline; the
+engine's watchdog thread raises it when the deadline passes, and the guest
+traps (``unreachable``) at its next check. The watchdog sets the global
+while the guest runs on another thread: ``wasmtime_global_set`` then only
+looks up the instance (created before arming, never changed after) and
+stores one word into the instance's global storage, which the guest merely
+reads, afresh at every loop check. It holds the GIL, so it never overlaps
+host-side use of the store (host functions and all store access run with
+the GIL); it holds a strong reference, so the store is alive.
 """
 
 from __future__ import annotations
 
-import math
 import re
 
 import wasmtime
@@ -23,13 +34,15 @@ from faabric.exceptions import (
     MissingExportError,
 )
 from granules import raw
-from granules.engine import EPOCH_TICK_SECONDS, WasmEngine
+from granules.engine import WasmEngine
 from granules.guest_memory import GuestMemory
+from granules.instrument import INTERRUPT_EXPORT, START_EXPORT
 from granules.snapshot import WASM_PAGE, MemorySnapshot
 
 ZYGOTE_EXPORT = "_faasm_zygote"
 ENTRY_EXPORTS = ("_start", "main")
 TABLE_EXPORT = "__indirect_function_table"
+_RAISED, _LOWERED = raw.make_value("i", 1), raw.make_value("i", 0)
 
 
 class ProtoFunction:
@@ -58,8 +71,12 @@ class ProtoFunction:
         self.table_index = table[0] if table and isinstance(table[1], wasmtime.TableType) else None
         zygote = func_export(ZYGOTE_EXPORT)
         self.zygote = _signature(zygote) if zygote else None
-        self.global_indices = [
-            index for index, kind in exports.values() if isinstance(kind, wasmtime.GlobalType) and kind.mutable
+        self.interrupt_index = exports[INTERRUPT_EXPORT][0]  # (added to every module when it is compiled)
+        start = func_export(START_EXPORT)
+        self.start_index = start[0] if start else None
+        self.global_indices = [  # (not the interrupt flag: it is no program state)
+            index for name, (index, kind) in exports.items()
+            if isinstance(kind, wasmtime.GlobalType) and kind.mutable and name != INTERRUPT_EXPORT
         ]
         # WASI functions the module imports: a granule's WASI context offers only these.
         self.wasi_imports = frozenset(i.name for i in self.module.imports if i.module == "wasi_snapshot_preview1")
@@ -118,10 +135,9 @@ class Granule:
         self.extensions: dict[str, object] = {}  # what host-interface areas keep per granule (e.g. OpenMP handles)
         self.store = wasmtime.Store(proto.engine.engine)
         self.store.set_limits(memory_size=limits.memory_bytes)
-        self.store.set_epoch_deadline(math.ceil(limits.time_seconds / EPOCH_TICK_SECONDS) + 1)
         self.store.set_wasi(wasi)
         self.ctx = raw.context(self.store)
-        self._memory = None
+        self._memory = self._interrupt = None
         try:
             self.instance = raw.instantiate(proto.pre, self.ctx)
         except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
@@ -129,6 +145,12 @@ class Granule:
         self._memory = raw.export_at(self.ctx, self.instance, proto.memory_index).of.memory
         self._entry = raw.export_at(self.ctx, self.instance, proto.entry_index).of.func
         self._globals = [raw.export_at(self.ctx, self.instance, i).of.global_ for i in proto.global_indices]
+        self._interrupt = raw.export_at(self.ctx, self.instance, proto.interrupt_index).of.global_
+        self._watchdog = proto.engine.watchdog
+        self._watch_ref = self._watchdog.reference(self)
+        self.arm()
+        if proto.start_index is not None:  # the module's start function, unhooked so it runs under the deadline
+            self.call_signature(proto.start_index, 0, None)
         if snapshot is not None:
             self._restore(snapshot)
         self.memory = GuestMemory(proto.name, self.ctx, self._memory)
@@ -147,8 +169,25 @@ class Granule:
         """Make this granule as good as new for another call: snapshot memory, globals, WASI."""
         self.host_error = None
         self.store.set_wasi(wasi)
-        self.store.set_epoch_deadline(math.ceil(self.limits.time_seconds / EPOCH_TICK_SECONDS) + 1)
+        self.arm()
         self._restore(snapshot)
+
+    def arm(self, seconds: float | None = None) -> None:
+        """Lower the interrupt flag and stop the guest ``seconds`` (default: the time limit) from now."""
+        self._watchdog.arm(self._watch_ref, self.limits.time_seconds if seconds is None else seconds)
+
+    def interrupt(self) -> None:
+        """Raise the interrupt flag: running guest code traps at its next check (any thread may call this)."""
+        raw.global_set(self.ctx, self._interrupt, _RAISED)
+
+    def lower_interrupt(self) -> None:
+        """Lower the interrupt flag (the watchdog does, when arming)."""
+        raw.global_set(self.ctx, self._interrupt, _LOWERED)
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether the interrupt flag is raised."""
+        return self._interrupt is not None and raw.global_get(self.ctx, self._interrupt).of.i32 != 0
 
     def release(self, keep_at_most: int) -> None:
         """Offer this granule, after a clean call, for reuse by its function.
@@ -206,7 +245,7 @@ class Granule:
             if isinstance(host_error, FaabricError) or not isinstance(host_error, Exception):
                 return host_error  # typed errors, and control flow such as migration, pass through
             return GuestTrap(self.proto.name, f"host function failed: {type(host_error).__name__}: {host_error}")
-        if isinstance(error, wasmtime.Trap) and error.trap_code == wasmtime.TrapCode.INTERRUPT:
+        if isinstance(error, wasmtime.Trap) and error.trap_code == wasmtime.TrapCode.UNREACHABLE and self.interrupted:
             return GranuleTimeoutError(self.proto.name, self.limits.time_seconds)
         message = describe_wasm_error(error)
         if self._near_memory_cap() or "memory minimum size" in message:

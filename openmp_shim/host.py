@@ -9,6 +9,7 @@ and stdio wrappers live in the guest half, ``guest/omp_runtime.c``.
 from __future__ import annotations
 
 import os
+import queue
 import struct
 import time
 
@@ -18,9 +19,9 @@ from faabric.snapshot.merge import element_size
 from granules import raw
 from granules.context import ActiveCall
 from openmp_shim import abi, sync
-from openmp_shim.program import SCRATCH_KEY, OpenMPProgram
+from openmp_shim.program import SCRATCH_KEY, WORKER_KEY, OpenMPProgram
 from openmp_shim.team import WAIT_SLICE, Team, ThreadState
-from openmp_shim.workers import table_function
+from openmp_shim.workers import call_microtask, stack_pointer, table_function
 
 _INT = {4: ("<i", "<I"), 8: ("<q", "<Q")}
 _I32 = struct.Struct("<i")
@@ -38,7 +39,55 @@ def fork_call(call: ActiveCall, loc: int, argc: int, microtask: int, args_ptr: i
     if argc < 0 or argc > 4096:
         raise OpenMPError(f"__kmpc_fork_call with {argc} arguments")
     args = list(struct.unpack(f"<{argc}I", call.memory.read(args_ptr, 4 * argc, "fork arguments"))) if argc else []
-    state.program.fork(call, state, microtask, args)
+    state.program.fork(call, state, microtask, args, args_ptr)
+
+
+def park_wait(call: ActiveCall, generation_ptr: int, seen: int) -> None:
+    """A parked worker's slow path: block until the region generation at ``generation_ptr`` is no longer ``seen``."""
+    worker = call.scratch.get(WORKER_KEY)
+    if worker is None:
+        raise OpenMPError("only a team's worker waits for parallel regions")
+    memory = call.memory
+    offset = memory.check(generation_ptr, 4, "region generation")
+    while _I32.unpack_from(memory.view, offset)[0] == seen:
+        try:
+            worker.park_wakeup.get(timeout=WAIT_SLICE)
+        except queue.Empty:
+            pass
+
+
+def park_wake(call: ActiveCall, gtid: int) -> None:
+    """A region starts: wake worker ``gtid``, blocked in :func:`park_wait`."""
+    workers = thread(call).program.workers
+    if not 1 <= gtid <= len(workers):
+        raise OpenMPError(f"no OpenMP worker {gtid}")
+    workers[gtid - 1].park_wakeup.put(None)
+
+
+def join_wait(call: ActiveCall) -> None:
+    """The guest join's slow path: block until the team's workers have finished the region."""
+    state = thread(call)
+    if state.team is None or not state.program.region:
+        raise OpenMPError("join outside a team started in the guest")
+    state.program.join_parked(state)
+
+
+def join_wake(call: ActiveCall) -> None:
+    """A worker finished while the forking thread is blocked in :func:`join_wait`: wake it."""
+    team = thread(call).team
+    if team is not None:
+        with team.lock:
+            team.notify_all()
+
+
+def call_guest_microtask(call: ActiveCall, microtask: int, gtid: int, tid: int, argc: int, args_ptr: int) -> None:
+    """Run a microtask whose arguments are too many for the guest to pass itself."""
+    if argc < 0 or argc > 4096:
+        raise OpenMPError(f"a microtask with {argc} arguments")
+    args = list(struct.unpack(f"<{argc}I", call.memory.read(args_ptr, 4 * argc, "fork arguments")))
+    program = thread(call).program
+    granule = call.granule
+    call_microtask(granule, program.sp_index, stack_pointer(granule, program.sp_index), microtask, gtid, tid, args)
 
 
 def push_num_threads(call: ActiveCall, loc: int, gtid: int, count: int) -> None:
@@ -518,6 +567,11 @@ _FUNCTIONS = [
     ("__faabric_omp_barrier", "ii", "", barrier),
     ("__faabric_omp_barrier_wait", "ii", "", barrier_wait),
     ("__faabric_omp_barrier_wake", "", "", barrier_wake),
+    ("__faabric_omp_park_wait", "ii", "", park_wait),
+    ("__faabric_omp_park_wake", "i", "", park_wake),
+    ("__faabric_omp_join_wait", "", "", join_wait),
+    ("__faabric_omp_join_wake", "", "", join_wake),
+    ("__faabric_omp_call_microtask", "iiiii", "", call_guest_microtask),
     ("__kmpc_dispatch_init_4", "iiiiiii", "", _dispatch_init(4, True)),
     ("__kmpc_dispatch_init_4u", "iiiiiii", "", _dispatch_init(4, False)),
     ("__kmpc_dispatch_init_8", "iiiIIII", "", _dispatch_init(8, True)),

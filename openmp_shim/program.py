@@ -13,7 +13,6 @@ inside an active one runs serialized (a team of one), which
 from __future__ import annotations
 
 import functools
-import math
 import os
 import struct
 import threading
@@ -31,12 +30,15 @@ from granules.wasm_binary import GLOBAL_EXPORT_PREFIX
 from openmp_shim import abi, remote
 from openmp_shim.team import Team, ThreadState
 from openmp_shim.workers import (
+    REGION_DONE,
+    REGION_SPIN_NS,
     STACK_SIZE,
     ForkSnapshot,
     Handles,
     SharedMemory,
     Worker,
     call_microtask,
+    call_on_stack,
     grow_to,
     memory_of,
     new_instance,
@@ -56,8 +58,14 @@ WRITE_EXPORT = "__faabric_omp_write"
 FLUSH_EXPORT = "__faabric_omp_flush"
 ATTACH_EXPORT = "__faabric_omp_attach"  # shared mode: the guest's own static loops and barriers
 TEAM_SYNC_EXPORT = "__faabric_omp_team_sync"
+REGION_EXPORT = "__faabric_omp_region"  # shared mode: regions start and join in the guest
+RUN_TEAM_EXPORT = "__faabric_omp_run_team"
+PARK_EXPORT = "__faabric_omp_park"
+WORKER_KEY = "openmp.worker"  # a parked worker's ActiveCall.scratch: its Worker
+SPIN_NS = 100_000  # the most a guest wait polls before it blocks in the host (0: more team threads than cores)
 _SLOT = struct.Struct("<ii")  # a guest thread slot: team number and team size
 _TEAM_SYNC = struct.Struct("<iii")  # the guest barrier: arrived, generation, sleepers
+_I32 = struct.Struct("<i")
 _OUTPUT_PIECE = 2048
 
 
@@ -94,13 +102,12 @@ class OpenMPProgram:
         self.brk: int | None = None  # shared mode: the heap's end (sbrk), below the workers' stacks
         self.stack_floor = 0
         self.team_sync = 0  # shared mode: the guest barrier's address (0: the guest has none)
+        self.region = 0  # shared mode: the guest's region record (0: regions start from the host)
+        self.parked_team: Team | None = None  # the last team started in the guest
         self.busy = False
         exports = {item.name: index for index, item in enumerate(self.root.proto.module.exports)}
         self.sp_index = exports.get(f"{GLOBAL_EXPORT_PREFIX}0")
         self.exports = exports
-        from granules.engine import EPOCH_TICK_SECONDS  # (granules.engine imports the host functions)
-
-        self.epoch_ticks = math.ceil(call.granule.limits.time_seconds / EPOCH_TICK_SECONDS) + 1  # a member's limit
         pool = getattr(host, "pool", None)
         self.initial = ThreadState(self, None, 0, 0, None, self.root, pool.blocking if pool else None)
         weakref.finalize(self, _close, self.workers)  # workers stop when the call is over
@@ -117,11 +124,16 @@ class OpenMPProgram:
         if state is None:
             program = call.scratch[PROGRAM_KEY] = cls(call)
             state = call.scratch[SCRATCH_KEY] = program.initial
+            if program.mode == "shared":
+                program._attach_root()
         return state
 
     # -- fork/join -----------------------------------------------------
-    def fork(self, call: ActiveCall, parent: ThreadState, microtask: int, args: list[int]) -> None:
-        """Run ``microtask`` on a new team; return when every member has finished."""
+    def fork(self, call: ActiveCall, parent: ThreadState, microtask: int, args: list[int], args_ptr: int) -> None:
+        """Run ``microtask`` on a new team; return when every member has finished.
+
+        ``args_ptr``: where ``args`` are in guest memory (a team started in the guest reads them there).
+        """
         if self.sp_index is None:
             raise OpenMPError("the module exports no stack pointer global")
         requested = parent.pushed or parent.nthreads
@@ -135,11 +147,12 @@ class OpenMPProgram:
             return
         self.busy = True
         try:
-            self._fork_team(call, team, parent, microtask, args)
+            self._fork_team(call, team, parent, microtask, args, args_ptr)
         finally:
             self.busy = False
 
-    def _fork_team(self, call: ActiveCall, team: Team, parent: ThreadState, microtask: int, args: list[int]) -> None:
+    def _fork_team(self, call: ActiveCall, team: Team, parent: ThreadState, microtask: int, args: list[int],
+                   args_ptr: int) -> None:
         """Members up to ``local_threads`` run on workers here; the rest are sent to the planner."""
         members = team.size - 1
         local = min(members, self.local_threads - 1) if self.local_threads else members
@@ -149,6 +162,9 @@ class OpenMPProgram:
         if self.team_sync:  # (a failed team may have left members counted in)
             _TEAM_SYNC.pack_into(self.root.memory.view, self.team_sync, 0, 0, 0)
         self.forks += 1
+        if self.region:
+            self._fork_parked(call, team, parent, microtask, len(args), args_ptr)
+            return
         if local < members:
             remote.send_members(self, call, team, parent, range(local + 1, team.size), microtask, args, snapshot[1])
 
@@ -203,7 +219,7 @@ class OpenMPProgram:
         self.show(granule, state)
         token = ACTIVE_CALL.set(active)
         try:
-            granule.store.set_epoch_deadline(self.epoch_ticks)
+            granule.arm()  # a member's time limit
             call_microtask(granule, self.sp_index, worker.stack_top, microtask, worker.gtid, tid, args)
             if snapshot is not None:
                 self.call_export(granule, FLUSH_EXPORT, [])  # its stdio buffers are private copies
@@ -213,6 +229,68 @@ class OpenMPProgram:
         finally:
             ACTIVE_CALL.reset(token)
             team.member_finished()
+
+    # -- shared mode: regions started in the guest ----------------------------
+    def _fork_parked(self, call: ActiveCall, team: Team, parent: ThreadState, microtask: int, argc: int,
+                     args_ptr: int) -> None:
+        """Publish the members' states, then let the guest start the parked workers, run thread 0 and join.
+
+        The workers wait for regions inside the guest (:func:`_park`), so a
+        region costs them no host call and, while they poll, no OS wake-up.
+        """
+        root = self.root
+        members = team.size - 1
+        view = root.memory.view
+        generation = _I32.unpack_from(view, self.region)[0]
+        _I32.pack_into(view, self.region + REGION_SPIN_NS, SPIN_NS if team.size <= self.cores else 0)
+        self.parked_team = team  # (before the check below: a worker that stops from now on fails this team)
+        workers = self.workers[:members]
+        for tid, worker in enumerate(workers, 1):
+            if worker.failed is not None:
+                raise OpenMPError(f"OpenMP thread {tid} stopped: {worker.failed}")
+            state = ThreadState(self, team, tid, worker.gtid, team.parent, worker.granule)
+            state.stack_top = worker.stack_top
+            worker.call.scratch[SCRATCH_KEY] = state
+            self.show(worker.granule, state)
+            if not worker.parked:
+                worker.parked, worker.region = True, self.region
+                worker.submit(functools.partial(_park, weakref.ref(self), worker, generation,
+                                                self.exports[PARK_EXPORT], self.sp_index))
+        initial = ThreadState(self, team, 0, parent.gtid, parent, root, parent.blocking_factory)
+        self.enter(call, initial)
+        try:
+            self.call_export(root, RUN_TEAM_EXPORT, [microtask, argc, args_ptr, members, parent.gtid])
+        except BaseException as error:  # noqa: B036 - reported once the members stopped
+            team.fail(error)
+            started = _I32.unpack_from(view, self.region)[0]
+            if started != generation:  # the members run: wait for them, as a failed team always does
+                team.wait_for(lambda: self.members_done(members, started), initial, abortable=False)
+        finally:
+            self.enter(call, parent)
+        error, team.error = team.error, None  # (a member's failure too: the guest joined it all the same)
+        if error is None:  # (a worker that stopped while the region started)
+            error = next((OpenMPError(f"OpenMP thread {tid} stopped: {worker.failed}")
+                          for tid, worker in enumerate(workers, 1) if worker.failed is not None), None)
+        self._drain_output()
+        if error is not None:
+            try:
+                raise error
+            finally:
+                del error  # else this frame and the error's traceback keep each other alive
+
+    def join_parked(self, state: ThreadState) -> None:
+        """The guest join's slow path: block until the members of ``state``'s team finished (or one stopped)."""
+        members = state.team.size - 1
+        generation = _I32.unpack_from(self.root.memory.view, self.region)[0]
+        workers = self.workers[:members]
+        state.team.wait_for(lambda: self.members_done(members, generation) or any(w.failed for w in workers),
+                            state, abortable=False)
+
+    def members_done(self, members: int, generation: int) -> bool:
+        """Whether workers 1..``members`` have finished region ``generation``."""
+        view = self.root.memory.view
+        base = self.region + REGION_DONE
+        return all(_I32.unpack_from(view, base + 4 * gtid)[0] == generation for gtid in range(1, members + 1))
 
     # -- shared mode ------------------------------------------------------
     def _prepare_shared(self, workers: int) -> None:
@@ -228,9 +306,6 @@ class OpenMPProgram:
             self.shared = SharedMemory(root.proto.name.replace("/", "-"), root.memory.view, target)
             self.shared.map_into(root)
             self.brk, self.stack_floor = size, target
-            if ATTACH_EXPORT in self.exports:
-                self.team_sync = self.call_export(root, TEAM_SYNC_EXPORT, [])
-                self._attach(root, 0)
         for worker in self._ensure_workers(workers):
             if worker.granule is None:
                 with self.lock:
@@ -242,7 +317,22 @@ class OpenMPProgram:
                 self.shared.map_into(worker.granule)
                 set_globals(worker.granule, root.read_globals())  # (the stack pointer is set per call)
                 self._attach(worker.granule, worker.gtid)
+                worker.call = ActiveCall(worker.granule, self.message, self.context, {WORKER_KEY: worker})
         return None
+
+    def _attach_root(self) -> None:
+        """Attach the call's own instance from its first OpenMP call on (shared mode).
+
+        Its static loops and barriers then run in the guest even in teams of
+        one; the slot lives in its memory, which the first fork shares as is.
+        """
+        if ATTACH_EXPORT in self.exports and self.sp_index is not None:
+            root = self.root
+            self.team_sync = self.call_export(root, TEAM_SYNC_EXPORT, [])
+            self._attach(root, 0)
+            self.show(root, self.initial)
+            if REGION_EXPORT in self.exports:
+                self.region = self.call_export(root, REGION_EXPORT, [])
 
     def _attach(self, granule: "Granule", gtid: int) -> None:
         """Give an instance guest slot ``gtid``: its static loops and barriers then skip the host."""
@@ -375,6 +465,33 @@ class OpenMPProgram:
                 if other.offset != region.offset and other.offset < region.end and region.offset < other.end:
                     raise OpenMPError(f"merge region at {region.offset:#x} overlaps the one at {other.offset:#x}")
             self.merge_regions[region.offset] = region
+
+
+def _park(program_ref: "weakref.ref[OpenMPProgram]", worker: Worker, seen: int, park: int, sp_index: int) -> None:
+    """A worker's thread for the rest of the call: run regions in the guest until :meth:`Worker.close`.
+
+    If a region fails in it (or its time runs out while it waits), the
+    worker marks itself done, fails the team and stops; a later fork
+    reports it. Holds the program weakly: the call's end must finalize it.
+    """
+    granule = worker.granule
+    token = ACTIVE_CALL.set(worker.call)
+    try:
+        granule.arm()  # (workers live for one call)
+        func = raw.export_at(granule.ctx, granule.instance, park).of.func
+        call_on_stack(granule, sp_index, worker.stack_top, func, [worker.gtid, seen])
+    except BaseException as error:  # noqa: B036 - handed to the team, re-raised by the forking thread
+        worker.failed = f"{type(error).__name__}: {error}"  # (not the error: its traceback will hold the program)
+        view = granule.memory.view
+        generation = _I32.unpack_from(view, worker.region)[0]
+        _I32.pack_into(view, worker.region + REGION_DONE + 4 * worker.gtid, generation)
+        program = program_ref()
+        if program is not None and program.parked_team is not None:  # (harmless if that team is over)
+            program.parked_team.fail(error)
+        del program
+    finally:
+        ACTIVE_CALL.reset(token)
+        worker.parked = False
 
 
 def _positive(text: str) -> int:

@@ -7,7 +7,9 @@ really run at the same time.
 
 Shared mode: the parent's linear memory is moved onto a memfd mapped
 ``MAP_SHARED`` at the first fork, and every worker maps the same file over
-its own linear memory: all instances see the same physical pages.
+its own linear memory: all instances see the same physical pages. A worker
+then stays in the guest for the rest of the call, waiting there for each
+region (``OpenMPProgram._fork_parked``).
 Snapshot mode: each worker is restored, copy-on-write, from a snapshot of
 the parent taken at the fork, and its changes are diffed and merged back.
 """
@@ -29,10 +31,13 @@ from granules import raw
 from granules.snapshot import WASM_PAGE, MemorySnapshot, map_fixed, memfd_with
 
 if TYPE_CHECKING:
+    from granules.context import ActiveCall
     from granules.granule import Granule
 
 STACK_SIZE = 256 << 10  # each worker's stack (the main thread keeps the module's own)
 THREADPRIVATE_ARENA = 16 << 10  # the bottom of a worker's stack region: its threadprivate copies
+# The guest's region record (omp_runtime.c, team_region): byte offsets of its fields.
+REGION_EXIT, REGION_SPIN_NS, REGION_DONE = 20, 24, 32
 
 
 _PAGEMAP_PRESENT, _PAGEMAP_SWAPPED, _PAGEMAP_FILE_OR_SHARED = 1 << 63, 1 << 62, 1 << 61
@@ -128,6 +133,12 @@ class Worker:
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()  # a job, or None to stop
         self._name = f"{name}-omp-{gtid}"
         self._thread: threading.Thread | None = None  # started by the first job
+        # Shared mode, where workers wait for regions in the guest (openmp_shim.program._park):
+        self.parked = False  # the thread waits for regions inside the guest
+        self.park_wakeup: queue.SimpleQueue = queue.SimpleQueue()  # wakes it from the host side of that wait
+        self.region = 0  # the guest's region record (its exit flag stops the parked thread)
+        self.failed: str | None = None  # why a parked thread stopped early
+        self.call: ActiveCall | None = None  # the parked thread's call (its scratch: the current ThreadState)
 
     def threadprivate_block(self, size: int) -> int:
         """Room for one threadprivate copy at the bottom of this worker's stack region."""
@@ -144,6 +155,12 @@ class Worker:
         self._jobs.put(job)
 
     def close(self) -> None:
+        if self.parked and self.granule is not None:  # ask the guest loop to return, then wake it
+            view = self.granule.memory.view
+            struct.pack_into("<i", view, self.region + REGION_EXIT, 1)
+            generation = struct.unpack_from("<i", view, self.region)[0]
+            struct.pack_into("<i", view, self.region, generation + 1)
+            self.park_wakeup.put(None)
         self._jobs.put(None)
 
     def _loop(self) -> None:
@@ -193,18 +210,25 @@ def call_microtask(
     pointer is set below them for the call, then restored. ``ready`` runs
     last before entering the guest.
     """
-    ctx = granule.ctx
     handles = Handles.of(granule, sp_index)
     func = handles.functions.get(func_index) or table_function(granule, func_index)
     handles.functions[func_index] = func
-    saved = raw.global_get(ctx, handles.sp_global)
     frame = (stack_top - 16) & ~15
     granule.memory.write(frame, struct.pack("<ii", gtid, tid), "thread ids")
-    raw.global_set(ctx, handles.sp_global, raw.make_value("i", frame))
+    call_on_stack(granule, sp_index, frame, func, [frame, frame + 4, *args], ready)
+
+
+def call_on_stack(granule: "Granule", sp_index: int, stack_top: int, func, args: list[int],
+                  ready: Callable[[], None] | None = None, result_code: str | None = None) -> int | None:
+    """Call ``func`` in ``granule`` with its stack pointer at ``stack_top`` (restored after); typed errors."""
+    ctx = granule.ctx
+    handles = Handles.of(granule, sp_index)
+    saved = raw.global_get(ctx, handles.sp_global)
+    raw.global_set(ctx, handles.sp_global, raw.make_value("i", stack_top))
     try:
         if ready is not None:
             ready()
-        raw.call(ctx, func, [frame, frame + 4, *args], None)
+        result = raw.call(ctx, func, args, result_code)
     except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
         raise granule.classify(error) from None
     finally:
@@ -212,6 +236,7 @@ def call_microtask(
     if granule.host_error is not None:
         error, granule.host_error = granule.host_error, None
         raise error
+    return result
 
 
 def table_function(granule: "Granule", index: int):

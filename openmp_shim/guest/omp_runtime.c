@@ -22,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HOST(name) __attribute__((import_module("env"), import_name(#name)))
@@ -256,18 +258,32 @@ int omp_in_final(void) { return 0; }
  * In shared mode the host attaches each instance (the call's own and each
  * worker's) to a slot of `threads`: a per-instance wasm global points at it,
  * and the host keeps the slot's team number and size current. Static loop
- * bounds and barriers then run here, without a host call; a barrier's
- * waiters spin a few microseconds, then block in the host. Unattached
- * instances (snapshot mode, before the first fork, threads on other hosts)
- * call the host for everything.
+ * bounds, barriers, and the start and end of a parallel region then run
+ * here, without a host call:
+ *
+ * - a worker stays in the guest between regions, parked in
+ *   __faabric_omp_park; the forking thread (__faabric_omp_run_team)
+ *   publishes each region in `region` and bumps its generation;
+ * - every wait (region start, barrier, join) polls for a while, then blocks
+ *   in the host, which the other side wakes. How long adapts, as glibc's
+ *   adaptive mutexes do: each thread keeps a running average of how long its
+ *   waits took and polls for twice that, but never longer than `spin_ns`
+ *   (set by the host: zero when the team has more threads than the host has
+ *   cores), and not at all while its waits take longer than that (an
+ *   unbalanced team, or a busy host where polling would only steal the core
+ *   from the thread it waits for).
+ *
+ * Unattached instances (snapshot mode, before the first fork, threads on
+ * other hosts) call the host for everything.
  */
 
 #define MAX_THREADS 128
-#define BARRIER_SPINS 8000 /* about 3 microseconds of polling (wasmtime, x86-64) before blocking in the host */
+#define DIRECT_ARGS 16 /* microtasks with more arguments are called through the host */
 
 typedef struct thread_slot {
-    int32_t tid; /* omp_get_thread_num() of the thread's current team */
-    int32_t nth; /* that team's size */
+    int32_t tid;     /* omp_get_thread_num() of the thread's current team */
+    int32_t nth;     /* that team's size */
+    int32_t wait_ns; /* (the guest's own) running average of how long this thread's waits took */
 } thread_slot;
 
 typedef struct team_sync {
@@ -276,8 +292,22 @@ typedef struct team_sync {
     int32_t sleepers;   /* members blocked in the host */
 } team_sync;
 
+typedef struct team_region {
+    int32_t generation;    /* regions started (or the exit request) */
+    int32_t microtask;     /* function-table index */
+    int32_t argc;
+    int32_t args;          /* address of the microtask's shared arguments */
+    int32_t members;       /* workers taking part: gtids 1..members */
+    int32_t exit;          /* parked workers return */
+    int32_t spin_ns;       /* how long a wait polls before it blocks in the host */
+    int32_t join_sleeping; /* the forking thread is blocked in the host */
+    int32_t done[MAX_THREADS];     /* per worker: the last generation it finished */
+    int32_t sleeping[MAX_THREADS]; /* per worker: blocked in the host, waiting for a region */
+} team_region;
+
 static thread_slot threads[MAX_THREADS];
 static team_sync team; /* one team forks at a time: only the call's initial thread forks */
+static team_region region;
 
 __asm__(".globaltype __faabric_omp_self, i32\n__faabric_omp_self:\n");
 
@@ -299,9 +329,70 @@ __attribute__((export_name("__faabric_omp_team_sync"))) int32_t faabric_omp_team
     return (int32_t)(intptr_t)&team;
 }
 
+/* Called by the host: where parallel regions are published to the parked workers. */
+__attribute__((export_name("__faabric_omp_region"))) int32_t faabric_omp_region(void) {
+    return (int32_t)(intptr_t)&region;
+}
+
 HOST(__faabric_omp_barrier) void faabric_omp_barrier(void *loc, int32_t gtid);
 HOST(__faabric_omp_barrier_wait) void faabric_omp_barrier_wait(int32_t *generation, int32_t seen);
 HOST(__faabric_omp_barrier_wake) void faabric_omp_barrier_wake(void);
+HOST(__faabric_omp_park_wait) void faabric_omp_park_wait(int32_t *generation, int32_t seen);
+HOST(__faabric_omp_park_wake) void faabric_omp_park_wake(int32_t gtid);
+HOST(__faabric_omp_join_wait) void faabric_omp_join_wait(void);
+HOST(__faabric_omp_join_wake) void faabric_omp_join_wake(void);
+HOST(__faabric_omp_call_microtask) void faabric_omp_call_microtask(int32_t microtask, int32_t gtid, int32_t tid,
+                                                                    int32_t argc, int32_t args);
+
+static int64_t now_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now); /* WASI's clock: no trip through the Python host */
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+/* A wait in progress: poll `word` while it holds `value`, within the thread's budget. */
+typedef struct waiting {
+    int64_t started; /* when the wait reached its first clock reading (0: not yet) */
+    int32_t step;
+    int32_t budget;  /* ns to poll for */
+} waiting;
+
+static waiting wait_begin(void) {
+    int32_t cap = __atomic_load_n(&region.spin_ns, __ATOMIC_RELAXED), average = self()->wait_ns;
+    int32_t budget = average > cap ? 0 : 2 * average + 2000;
+    return (waiting){0, 0, budget < cap ? budget : cap};
+}
+
+/* One poll step: every 256th yields the core and reads the clock; 0 once the budget is spent. */
+static int wait_poll(waiting *wait) {
+    if ((++wait->step & 255) != 0) {
+        return 1;
+    }
+    sched_yield();
+    int64_t now = now_ns();
+    if (wait->started == 0) {
+        wait->started = now;
+    }
+    return now - wait->started < wait->budget;
+}
+
+/* The wait is over (by polling or in the host): fold its length into the thread's average. */
+static void wait_end(waiting *wait) {
+    thread_slot *slot = self();
+    int64_t took = wait->started ? now_ns() - wait->started : 0, ceiling = 1 << 24;
+    took = took < ceiling ? took : ceiling;
+    slot->wait_ns += (int32_t)((took - slot->wait_ns) / 8);
+}
+
+/* Poll `*word` while it equals `value`, within `wait`'s budget; whether it changed. */
+static int poll_while_equal(const int32_t *word, int32_t value, waiting *wait) {
+    do {
+        if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != value) {
+            return 1;
+        }
+    } while (wait_poll(wait));
+    return 0;
+}
 
 void __kmpc_barrier(void *loc, int32_t gtid) {
     thread_slot *slot = self();
@@ -322,14 +413,123 @@ void __kmpc_barrier(void *loc, int32_t gtid) {
         }
         return;
     }
-    for (int spin = 0; spin < BARRIER_SPINS; spin++) {
-        if (__atomic_load_n(&team.generation, __ATOMIC_SEQ_CST) != seen) {
-            return;
+    waiting wait = wait_begin();
+    if (!poll_while_equal(&team.generation, seen, &wait)) {
+        __atomic_add_fetch(&team.sleepers, 1, __ATOMIC_SEQ_CST);
+        faabric_omp_barrier_wait(&team.generation, seen); /* returns once the generation moved on */
+        __atomic_sub_fetch(&team.sleepers, 1, __ATOMIC_SEQ_CST);
+    }
+    wait_end(&wait);
+}
+
+/* ---- parallel regions ---- */
+
+/* microtask(&gtid, &tid, args[0], ..., args[argc - 1]). An outlined region takes only pointer-sized
+ * values, and call_indirect checks the signature: it is called with exactly argc of them. */
+static void run_microtask(int32_t microtask, int32_t gtid, int32_t tid, int32_t argc, const int32_t *args) {
+    if (argc > DIRECT_ARGS) {
+        faabric_omp_call_microtask(microtask, gtid, tid, argc, (int32_t)(intptr_t)args);
+        return;
+    }
+    int32_t a[DIRECT_ARGS] = {0}, *g = &gtid, *t = &tid;
+    memcpy(a, args, sizeof(int32_t) * (size_t)argc);
+    void *f = (void *)(intptr_t)microtask;
+    typedef int32_t I;
+    switch (argc) {
+#define P I *, I *
+#define CALL(...) ((void (*)(__VA_ARGS__))f)
+    case 0: CALL(P)(g, t); break;
+    case 1: CALL(P, I)(g, t, a[0]); break;
+    case 2: CALL(P, I, I)(g, t, a[0], a[1]); break;
+    case 3: CALL(P, I, I, I)(g, t, a[0], a[1], a[2]); break;
+    case 4: CALL(P, I, I, I, I)(g, t, a[0], a[1], a[2], a[3]); break;
+    case 5: CALL(P, I, I, I, I, I)(g, t, a[0], a[1], a[2], a[3], a[4]); break;
+    case 6: CALL(P, I, I, I, I, I, I)(g, t, a[0], a[1], a[2], a[3], a[4], a[5]); break;
+    case 7: CALL(P, I, I, I, I, I, I, I)(g, t, a[0], a[1], a[2], a[3], a[4], a[5], a[6]); break;
+    case 8: CALL(P, I, I, I, I, I, I, I, I)(g, t, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]); break;
+#define A8 a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
+#define I8 I, I, I, I, I, I, I, I
+    case 9: CALL(P, I8, I)(g, t, A8, a[8]); break;
+    case 10: CALL(P, I8, I, I)(g, t, A8, a[8], a[9]); break;
+    case 11: CALL(P, I8, I, I, I)(g, t, A8, a[8], a[9], a[10]); break;
+    case 12: CALL(P, I8, I, I, I, I)(g, t, A8, a[8], a[9], a[10], a[11]); break;
+    case 13: CALL(P, I8, I, I, I, I, I)(g, t, A8, a[8], a[9], a[10], a[11], a[12]); break;
+    case 14: CALL(P, I8, I, I, I, I, I, I)(g, t, A8, a[8], a[9], a[10], a[11], a[12], a[13]); break;
+    case 15: CALL(P, I8, I, I, I, I, I, I, I)(g, t, A8, a[8], a[9], a[10], a[11], a[12], a[13], a[14]); break;
+    case 16: CALL(P, I8, I8)(g, t, A8, a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]); break;
+#undef P
+#undef CALL
+#undef A8
+#undef I8
+    }
+}
+
+static int all_done(int32_t members, int32_t generation) {
+    for (int32_t gtid = 1; gtid <= members; gtid++) {
+        if (__atomic_load_n(&region.done[gtid], __ATOMIC_SEQ_CST) != generation) {
+            return 0;
         }
     }
-    __atomic_add_fetch(&team.sleepers, 1, __ATOMIC_SEQ_CST);
-    faabric_omp_barrier_wait(&team.generation, seen); /* returns once the generation moved on */
-    __atomic_sub_fetch(&team.sleepers, 1, __ATOMIC_SEQ_CST);
+    return 1;
+}
+
+/* Called by the host for the forking thread, once it published the team's states: start the parked
+ * workers on `microtask`, run thread 0's part, and return when every member has finished. */
+__attribute__((export_name("__faabric_omp_run_team"))) int32_t faabric_omp_run_team(int32_t microtask, int32_t argc,
+                                                                                     int32_t args, int32_t members,
+                                                                                     int32_t gtid) {
+    region.microtask = microtask;
+    region.argc = argc;
+    region.args = args;
+    region.members = members;
+    region.join_sleeping = 0;
+    int32_t generation = __atomic_add_fetch(&region.generation, 1, __ATOMIC_SEQ_CST);
+    for (int32_t worker = 1; worker <= members; worker++) {
+        if (__atomic_load_n(&region.sleeping[worker], __ATOMIC_SEQ_CST)) {
+            faabric_omp_park_wake(worker);
+        }
+    }
+    run_microtask(microtask, gtid, 0, argc, (const int32_t *)(intptr_t)args);
+    waiting wait = wait_begin();
+    while (!all_done(members, generation)) {
+        if (!wait_poll(&wait)) {
+            __atomic_store_n(&region.join_sleeping, 1, __ATOMIC_SEQ_CST);
+            if (!all_done(members, generation)) {
+                faabric_omp_join_wait(); /* returns once every member is done (or one stopped) */
+            }
+            break;
+        }
+    }
+    wait_end(&wait);
+    return generation;
+}
+
+/* Called by the host on a worker's own thread: run each region it takes part in, from generation `seen`
+ * on, until the host asks it to exit. */
+__attribute__((export_name("__faabric_omp_park"))) int32_t faabric_omp_park(int32_t gtid, int32_t seen) {
+    for (;;) {
+        waiting wait = wait_begin();
+        if (!poll_while_equal(&region.generation, seen, &wait)) {
+            __atomic_store_n(&region.sleeping[gtid], 1, __ATOMIC_SEQ_CST);
+            if (__atomic_load_n(&region.generation, __ATOMIC_SEQ_CST) == seen) {
+                faabric_omp_park_wait(&region.generation, seen);
+            }
+            __atomic_store_n(&region.sleeping[gtid], 0, __ATOMIC_SEQ_CST);
+        }
+        wait_end(&wait);
+        seen = __atomic_load_n(&region.generation, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&region.exit, __ATOMIC_SEQ_CST)) {
+            return 0;
+        }
+        if (gtid > region.members) {
+            continue; /* not in this team */
+        }
+        run_microtask(region.microtask, gtid, self()->tid, region.argc, (const int32_t *)(intptr_t)region.args);
+        __atomic_store_n(&region.done[gtid], seen, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&region.join_sleeping, __ATOMIC_SEQ_CST)) {
+            faabric_omp_join_wake();
+        }
+    }
 }
 
 /* Static worksharing (libomp's __kmp_for_static_init), on 64-bit values; 0 if the host must do it. */

@@ -45,6 +45,10 @@ def test_bench_omp_compares_every_kernel_with_native_and_ends_with_json(tmp_path
     rows = {row["key"]: row for row in report["rows"]}
     assert rows["pi_speedup_1_2"]["verdict"] in ("meets", "misses")
     assert rows["matmul_vs_native_1t"]["target"] == 1.3
+    assert rows["matmul_speedup_1_2"]["target"] == 1.8
+    assert rows["stencil_speedup_1_2"].get("target") is None  # memory-bound: shown beside native's speed-up
+    assert any(note.startswith("native built with clang") for note in report["notes"])
+    assert any(note.startswith("host load average before") for note in report["notes"])
 
 
 def test_cc_fopenmp_compiles_objects_and_links_the_guest_runtime(tmp_path):

@@ -17,7 +17,7 @@ from faabric.config import FunctionLimits
 from faabric.exceptions import GranuleTimeoutError, GuestTrap, OpenMPError
 from tests.openmp_shim.conftest import THREAD_COUNTS, run_omp
 
-EVERY_MODE = ["parallel_api", "loops", "reductions", "tasks", "faasm_reduce", "threadprivate", "orphaned"]
+EVERY_MODE = ["parallel_api", "loops", "reductions", "tasks", "faasm_reduce", "threadprivate", "orphaned", "regions"]
 SHARED_MEMORY_ONLY = ["sync", "heap", "static_split"]  # other threads' writes mid-region; one heap; guest loops
 
 
@@ -84,6 +84,23 @@ async def test_a_failing_thread_fails_the_call_without_leaving_its_team_hanging(
 async def test_a_trap_in_a_worker_thread_is_reported_as_a_guest_trap(cluster, omp_wasm):
     with pytest.raises(GuestTrap, match="unreachable"):
         await run_omp(cluster, omp_wasm["bad_thread"], 4, args="trap")
+
+
+async def test_a_trap_in_a_later_region_fails_the_call_and_its_threads_stop(omp_cluster, omp_wasm):
+    with pytest.raises(GuestTrap, match="unreachable"):
+        await run_omp(omp_cluster, omp_wasm["late_trap"], 4)
+    deadline = time.monotonic() + 10
+    while any("-omp-" in t.name for t in threading.enumerate()) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    assert not [t.name for t in threading.enumerate() if "-omp-" in t.name]
+    result = await run_omp(omp_cluster, omp_wasm["regions"], 4)  # the host runs the next call as usual
+    assert result.return_value == 0, result.stdout.decode()
+
+
+async def test_each_thread_of_a_region_prints_to_the_calls_output(cluster, omp_wasm):
+    result = await run_omp(cluster, omp_wasm["regions"], 4)
+    lines = sorted(line for line in result.stdout.decode().splitlines() if line.startswith("region thread"))
+    assert lines == [f"region thread {t} of 4" for t in range(4)]
 
 
 async def test_an_openmp_entry_point_the_runtime_lacks_traps_naming_it(cluster, omp_wasm):
