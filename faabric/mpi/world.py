@@ -16,6 +16,11 @@ the wait is hopeless:
   each rank waits for.
 * **timeout**: no wait lasts longer than the MPI timeout.
 
+Ranks on one host also pass small messages through shared rings in their
+own memory, without the host (:mod:`faabric.mpi.rings`); every matching
+operation here drains a rank's rings into its mailbox first, and a waiting
+rank tells guest senders it sleeps, so they wake it.
+
 A world may span hosts. Each host then has its own :class:`World` for the
 ranks it runs, linked by the host's :class:`~faabric.mpi.network.MpiNetwork`:
 the world's *home* (rank 0's host) learns where every rank runs as the ranks
