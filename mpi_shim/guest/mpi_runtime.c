@@ -51,8 +51,7 @@ IMPORT("faabric_mpi_yield") int host_yield(void);     /* give the core away (WAS
 #define RECORD 16
 #define SPIN_NS 100000   /* the longest a receive polls its rings before sleeping in the host */
 #define MIN_SPIN_NS 5000  /* the shortest */
-#define YIELD_AFTER_NS 10000 /* polling this long, a receive yields its core between looks (0 once a
-                                 yield was what it took: the sender shares the core) */
+#define YIELD_AFTER_NS 10000 /* polling this long, a receive yields its core between looks */
 #define COMMS 8        /* communicators described at once */
 
 typedef struct {
@@ -69,8 +68,7 @@ static struct {
     uint32_t size, rank, ring_bytes, data_offset, data_bytes, max_inline;
     uint32_t next_source; /* where an MPI_ANY_SOURCE receive starts looking */
     long long sent, received;
-    int64_t spin_ns;        /* how long receives poll now (see poll_rings) */
-    int64_t yield_after_ns; /* and after how long they start giving their core away */
+    int64_t spin_ns; /* how long receives poll now (see poll_rings) */
     int crowded;     /* more ranks here than cores: never poll, and leave collectives to the host */
     uint32_t misses;
 } R;
@@ -95,7 +93,6 @@ static void attach(void) {
     R.max_inline = header[7];
     R.rank = (uint32_t)rank;
     R.spin_ns = SPIN_NS;
-    R.yield_after_ns = YIELD_AFTER_NS;
     uint32_t here = 0;
     for (uint32_t i = 0; i < R.size; i++) here += base[LOCAL_TABLE + i];
     R.crowded = here > header[9];
@@ -329,27 +326,20 @@ static int poll_rings(const Comm* comm, int from, int32_t context, int tag, void
                       MPI_Status* status, int poll) {
     int got = look(comm, from, context, tag, buf, capacity, exact, status);
     if (got || !poll || R.crowded) return got > 0;
-    int64_t start = now_ns(), deadline = start + R.spin_ns;
-    int yielded = 0;
+    int64_t deadline = now_ns() + R.spin_ns;
     for (uint32_t spin = 1;; spin++) {
         got = look(comm, from, context, tag, buf, capacity, exact, status);
         if (got > 0) {
             R.spin_ns = R.spin_ns * 2 > SPIN_NS ? SPIN_NS : R.spin_ns * 2;
-            /* Found only after giving the core away: the sender shares this core, so next time
-               give it away from the start. */
-            R.yield_after_ns = yielded ? 0 : YIELD_AFTER_NS;
             return 1;
         }
         if (got < 0) return 0;
         if ((spin & 63) == 0) {
             int64_t now = now_ns();
             if (now > deadline) break;
-            /* Polling this long, the sender is likely waking up in the host, or waiting for this
-               very core on a busy machine: give the core away between looks. */
-            if (now > start + R.yield_after_ns) {
-                host_yield();
-                yielded = 1;
-            }
+            /* Past the first 10 us the sender is likely waking up in the host: on a busy machine it
+               may need this very core, so give it away between looks. */
+            if (now > deadline - R.spin_ns + YIELD_AFTER_NS) host_yield();
         }
     }
     R.spin_ns = ++R.misses % 16 == 0 ? SPIN_NS : R.spin_ns / 2 < MIN_SPIN_NS ? MIN_SPIN_NS : R.spin_ns / 2;
