@@ -3,9 +3,10 @@
  * builds (wasm-ld drops it from programs that do not call MPI).
  *
  * Small MPI_Send/MPI_Recv/MPI_Sendrecv between ranks on the same host go
- * through shared-memory rings mapped into this module's
- * memory (faabric/mpi/rings.py describes the layout and the protocol): no
- * host call on the way. Everything else, and every case the fast path
+ * through shared-memory rings mapped into this module's memory
+ * (faabric/mpi/rings.py describes the layout and the protocol): no host call
+ * on the way. MPI_Barrier and small MPI_Allreduce among ranks of one host
+ * run here too, as messages through the same rings (see the end of this file). Everything else, and every case the fast path
  * cannot decide alone (a wildcard the ring's head does not match, a full
  * ring, a message the host queued, an error), goes to the host functions,
  * which keep MPI's ordering and matching rules over both paths.
