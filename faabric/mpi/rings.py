@@ -210,13 +210,11 @@ class SharedRings:
 
     # Receiving -----------------------------------------------------------------
 
-    def drain(self, rank: int, local: list[bool], deliver: Deliver) -> bool:
+    def drain(self, rank: int, local: list[bool], deliver: Deliver) -> None:
         """Move everything waiting for ``rank`` (rings, then backlogs) into its mailbox via ``deliver``.
 
-        Runs on ``rank``'s own thread with the world lock held. Returns
-        whether anything moved.
+        Runs on ``rank``'s own thread with the world lock held.
         """
-        moved = False
         view = self.view
         for source in range(self.size):
             if not local[source]:
@@ -224,7 +222,6 @@ class SharedRings:
             ring = self.ring(rank, source)
             head, tail = self._get(ring + HEAD), self._get(ring + TAIL)
             if head != tail:
-                moved = True
                 data_start = ring + RING_HEADER
                 while head != tail:
                     at = head % DATA_BYTES
@@ -238,12 +235,10 @@ class SharedRings:
                 self._set(ring + HEAD, head)
             backlog = self.backlogs.get((source, rank))
             if backlog:
-                moved = True
                 while backlog:
                     deliver(*backlog.popleft(), source)
             if backlog is not None:
                 self._set(ring + VIA_HOST, 0)
-        return moved
 
     def close(self) -> None:
         """Close the file once the world's ranks here are done; the pages go with the last mapping."""

@@ -259,7 +259,7 @@ class World:
         pair still wait in the shared ring: then it queues behind them.
         """
         rings = self.rings
-        if rings is None or not self.mapped or rings.pair_idle(sender, dest):
+        if rings is None or rings.pair_idle(sender, dest):
             self.deliver(dest, context, source, tag, data, synchronous, False, sender=sender)
         else:
             rings.hold(sender, dest, (context, source, tag, bytes(data), synchronous))

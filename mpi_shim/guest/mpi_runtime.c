@@ -102,8 +102,7 @@ static void attach(void) {
     R.control = base;
 }
 
-/* A communicator as the host described it: context, this rank's rank in it, size, members' world ranks;
-   then whether every member runs on this host (collectives can then run here). */
+/* A communicator as the host described it: context, this rank's rank in it, size, members' world ranks. */
 typedef struct {
     int32_t context, rank, size, world[];
 } Comm;
@@ -111,10 +110,8 @@ typedef struct {
 static struct {
     MPI_Comm handle;
     Comm* comm;
-    int all_local;
 } comms[COMMS];
 static uint32_t next_comm;
-static int is_local(int rank);
 
 /* The communicator `handle`, asking the host the first time; 0 if the host must handle it. */
 static const Comm* comm_of(MPI_Comm handle) {
@@ -131,17 +128,7 @@ static const Comm* comm_of(MPI_Comm handle) {
     free(comms[slot].comm);
     comms[slot].handle = handle;
     comms[slot].comm = comm;
-    comms[slot].all_local = 1;
-    for (int32_t i = 0; i < comm->size; i++) comms[slot].all_local &= is_local(comm->world[i]);
     return comm;
-}
-
-/* Whether every member of a described communicator runs on this host. */
-static int all_local(const Comm* comm) {
-    for (int i = 0; i < COMMS; i++) {
-        if (comms[i].comm == comm) return comms[i].all_local;
-    }
-    return 0;
 }
 
 int MPI_Comm_free(MPI_Comm* handle) {
@@ -405,7 +392,11 @@ static int shadow_recv(MPI_Comm handle, const Comm* comm, int source, int kind, 
 static const Comm* local_collective(MPI_Comm handle, int64_t n) {
     if (!R.control || R.crowded || n < 0 || n > R.max_inline) return 0;
     const Comm* comm = comm_of(handle);
-    return comm && all_local(comm) ? comm : 0;
+    if (!comm) return 0;
+    for (int32_t i = 0; i < comm->size; i++) {
+        if (!is_local(comm->world[i])) return 0;
+    }
+    return comm;
 }
 
 #define CHECKED(call)                        \
