@@ -6,7 +6,8 @@
  * through shared-memory rings mapped into this module's memory
  * (faabric/mpi/rings.py describes the layout and the protocol): no host call
  * on the way. MPI_Barrier and small MPI_Allreduce among ranks of one host
- * run here too, as messages through the same rings (see the end of this file). Everything else, and every case the fast path
+ * run here too, as messages through the same rings (see the end of this file), and sends to and
+ * receives from MPI_PROC_NULL complete here at once. Everything else, and every case the fast path
  * cannot decide alone (a wildcard the ring's head does not match, a full
  * ring, a message the host queued, an error), goes to the host functions,
  * which keep MPI's ordering and matching rules over both paths.
@@ -29,6 +30,8 @@ IMPORT("MPI_Sendrecv") int host_sendrecv(const void* sendbuf, int sendcount, MPI
                                          int sendtag, void* recvbuf, int recvcount, MPI_Datatype recvtype,
                                          int source, int recvtag, MPI_Comm comm, MPI_Status* status);
 IMPORT("MPI_Comm_free") int host_comm_free(MPI_Comm* comm);
+IMPORT("MPI_Type_commit") int host_type_commit(MPI_Datatype* type);
+IMPORT("MPI_Type_free") int host_type_free(MPI_Datatype* type);
 IMPORT("faabric_mpi_rings") int host_rings(void);      /* the rings' address in this memory, or 0 */
 IMPORT("faabric_mpi_comm") int host_comm(MPI_Comm comm, int32_t* info, int capacity); /* 0, or -1 */
 IMPORT("faabric_mpi_wake") int host_wake(int rank);   /* wake a rank sleeping in the host */
@@ -54,6 +57,7 @@ IMPORT("faabric_mpi_yield") int host_yield(void);     /* give the core away (WAS
 #define MIN_SPIN_NS 5000  /* the shortest */
 #define YIELD_AFTER_NS 10000 /* polling this long, a receive yields its core between looks */
 #define COMMS 8        /* communicators described at once */
+#define COMMITTED 16   /* derived datatypes known to be committed */
 
 typedef struct {
     uint32_t length;
@@ -334,19 +338,67 @@ static int poll_rings(const Comm* comm, int from, int32_t context, int tag, void
     return 0;
 }
 
+/* Derived datatypes the host committed (and not freed since): a send to or receive from
+   MPI_PROC_NULL with one of them completes here, as it would in the host. */
+static MPI_Datatype committed[COMMITTED];
+static uint32_t next_committed;
+
+static int is_committed(MPI_Datatype type) {
+    for (int i = 0; i < COMMITTED; i++) {
+        if (committed[i] == type && type != MPI_DATATYPE_NULL) return 1;
+    }
+    return 0;
+}
+
+int MPI_Type_commit(MPI_Datatype* type) {
+    int rc = host_type_commit(type); /* the host checks the pointer and the handle */
+    if (rc == MPI_SUCCESS && !is_committed(*type)) committed[next_committed++ % COMMITTED] = *type;
+    return rc;
+}
+
+int MPI_Type_free(MPI_Datatype* type) {
+    if (in_memory(type, sizeof *type)) {
+        for (int i = 0; i < COMMITTED; i++) {
+            if (committed[i] == *type) committed[i] = MPI_DATATYPE_NULL;
+        }
+    }
+    return host_type_free(type);
+}
+
+/* Whether a send to (or receive from) `peer` is one to MPI_PROC_NULL the guest can complete alone:
+   MPI says it does nothing and succeeds at once. Arguments the guest cannot vouch for (an unknown
+   communicator or datatype, a bad count or tag, a status outside memory) go to the host, which
+   reports them. */
+static int null_peer(int peer, int count, MPI_Datatype type, int tag, int receiving, MPI_Comm handle,
+                     const MPI_Status* status) {
+    if (peer != MPI_PROC_NULL || !R.control || count < 0) return 0;
+    if (tag < 0 && !(receiving && tag == MPI_ANY_TAG)) return 0;
+    if (message_bytes(0, type) < 0 && !is_committed(type)) return 0;
+    if (status != MPI_STATUS_IGNORE && status != 0 && !in_memory(status, sizeof *status)) return 0;
+    return comm_of(handle) != 0;
+}
+
 int MPI_Send(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm) {
-    if (ring_send(buf, count, type, dest, tag, comm)) return MPI_SUCCESS;
+    if (null_peer(dest, count, type, tag, 0, comm, 0) || ring_send(buf, count, type, dest, tag, comm)) {
+        return MPI_SUCCESS;
+    }
     return host_send(buf, count, type, dest, tag, comm);
 }
 
 int MPI_Recv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm, MPI_Status* status) {
+    if (null_peer(source, count, type, tag, 1, comm, status)) {
+        const Record none = { 0, MPI_ANY_TAG, 0, MPI_PROC_NULL };
+        fill_status(status, &none);
+        return MPI_SUCCESS;
+    }
     if (ring_recv(buf, count, type, source, tag, comm, status)) return MPI_SUCCESS;
     return host_recv(buf, count, type, source, tag, comm, status);
 }
 
 int MPI_Sendrecv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, int dest, int sendtag, void* recvbuf,
                  int recvcount, MPI_Datatype recvtype, int source, int recvtag, MPI_Comm comm, MPI_Status* status) {
-    if (ring_send(sendbuf, sendcount, sendtype, dest, sendtag, comm)) {
+    if (null_peer(dest, sendcount, sendtype, sendtag, 0, comm, 0) ||
+        ring_send(sendbuf, sendcount, sendtype, dest, sendtag, comm)) {
         return MPI_Recv(recvbuf, recvcount, recvtype, source, recvtag, comm, status);
     }
     return host_sendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag,

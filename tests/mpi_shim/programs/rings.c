@@ -2,7 +2,8 @@
    host's path meet. Pairs (even, odd) exchange; every rank also sends to rank 0.
    With the argument "expect-rings" (all ranks on one host), a ping-pong also checks that its
    small messages went through shared memory (MPIX_Ring_messages); with "expect-sent" (more ranks
-   than cores, so receivers leave the rings to the host), that they were sent through it. */
+   than cores, so receivers leave the rings to the host), that they were sent through it; and that
+   the ends of a chain, whose other half is MPI_PROC_NULL, receive through it too. */
 #include "check.h"
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,55 @@ static void any_source_keeps_each_source_in_order(void)
     }
 }
 
+/* A chain whose ends send to and receive from MPI_PROC_NULL (as a stencil's edges do): the guest
+   completes those halves itself, so the other half still takes the rings. A receive from
+   MPI_PROC_NULL reports source MPI_PROC_NULL, tag MPI_ANY_TAG and no data; arguments the guest
+   cannot vouch for still reach the host, which reports them. */
+static void chain_with_null_ends(int expect_rings)
+{
+    enum { STEPS = 200 };
+    int left = me > 0 ? me - 1 : MPI_PROC_NULL, right = me + 1 < size ? me + 1 : MPI_PROC_NULL;
+    long long received_before = 0, received_after = 0;
+    MPIX_Ring_messages(NULL, &received_before);
+    int good = 1;
+    for (int step = 0; step < STEPS; step++) {
+        int out = me * 1000 + step, in = -7;
+        MPI_Status status;
+        MPI_Sendrecv(&out, 1, MPI_INT, right, 17, &in, 1, MPI_INT, left, 17, MPI_COMM_WORLD, &status);
+        if (left == MPI_PROC_NULL) {
+            int count = -1;
+            MPI_Get_count(&status, MPI_INT, &count);
+            good &= in == -7 && status.MPI_SOURCE == MPI_PROC_NULL && status.MPI_TAG == MPI_ANY_TAG && count == 0;
+        } else {
+            good &= in == left * 1000 + step && status.MPI_SOURCE == left && status.MPI_TAG == 17;
+        }
+    }
+    CHECK(good);
+    MPIX_Ring_messages(NULL, &received_after);
+    /* Before the guest completed null halves itself, such a Sendrecv went to the host whole. */
+    if (expect_rings && right == MPI_PROC_NULL && left != MPI_PROC_NULL) CHECK(received_after > received_before);
+
+    /* A committed derived type to and from MPI_PROC_NULL succeeds; an uncommitted or freed one fails. */
+    double grid[16] = { 0 };
+    MPI_Datatype column, loose;
+    MPI_Type_vector(4, 1, 4, MPI_DOUBLE, &column);
+    MPI_Type_commit(&column);
+    MPI_Type_vector(4, 1, 4, MPI_DOUBLE, &loose);
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    CHECK_EQ(MPI_Sendrecv(grid, 1, column, MPI_PROC_NULL, 18, grid + 1, 1, column, MPI_PROC_NULL, 18,
+                          MPI_COMM_WORLD, MPI_STATUS_IGNORE), MPI_SUCCESS);
+    CHECK_EQ(MPI_Send(grid, 1, loose, MPI_PROC_NULL, 18, MPI_COMM_WORLD), MPI_ERR_TYPE);
+    CHECK_EQ(MPI_Send(grid, -1, MPI_DOUBLE, MPI_PROC_NULL, 18, MPI_COMM_WORLD), MPI_ERR_COUNT);
+    CHECK_EQ(MPI_Send(grid, 1, MPI_DOUBLE, MPI_PROC_NULL, -5, MPI_COMM_WORLD), MPI_ERR_TAG);
+    CHECK_EQ(MPI_Recv(grid, 1, MPI_DOUBLE, MPI_PROC_NULL, 18, MPI_COMM_NULL, MPI_STATUS_IGNORE), MPI_ERR_COMM);
+    MPI_Datatype freed = column;
+    MPI_Type_free(&column);
+    CHECK_EQ(column, MPI_DATATYPE_NULL);
+    CHECK(MPI_Recv(grid, 1, freed, MPI_PROC_NULL, 18, MPI_COMM_WORLD, MPI_STATUS_IGNORE) != MPI_SUCCESS);
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+    MPI_Type_free(&loose);
+}
+
 int main(int argc, char** argv)
 {
     MPI_Init(&argc, &argv);
@@ -281,5 +331,6 @@ int main(int argc, char** argv)
         probes_and_posted_receives();
     }
     any_source_keeps_each_source_in_order();
+    chain_with_null_ends(expect_rings);
     return finish("rings");
 }
