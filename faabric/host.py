@@ -16,6 +16,7 @@ import logging
 import time
 from typing import Callable
 
+from faabric.allocator import keep_large_buffers_in_arenas
 from faabric.config import SystemConfig
 from faabric.exceptions import FaabricError, FunctionNotFoundError
 from faabric.executor import Executor, GranulePool
@@ -43,6 +44,7 @@ class Host:
     ) -> None:
         self.id = host_id
         self.config = config
+        keep_large_buffers_in_arenas()
         self.planner = planner
         self.functions = functions or FunctionStore(config.functions_dir)
         self.ids = IdGenerator()
