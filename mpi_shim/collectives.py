@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 
+from faabric.mpi.endpoint import Pending
 from faabric.mpi.errors import ErrorClass, fail
 from faabric.mpi.mailbox import CollectiveRequest
 from granules.guest_memory import as_pointer
@@ -295,16 +296,40 @@ def _scatterv(state: RankState, sendbuf, counts_ptr, displs_ptr, sendtype, recvb
 def _alltoall_with(state: RankState, sendbuf, send_layout, sendtype, recvbuf, recv_layout, recvtype, comm, name):
     channel = state.comm(comm)
     receive_type = state.datatype(recvtype)
-    if _in_place(sendbuf):
+    in_place = _in_place(sendbuf)
+    if in_place:
         sendbuf, send_layout, send_type = recvbuf, recv_layout, receive_type
     else:
         send_type = state.datatype(sendtype)
-    chunks = [state.copy(_at(sendbuf, d, send_type), c, send_type) for c, d in send_layout]
-    received = yield state.endpoint.start_alltoall(channel, chunks, name)
-    for rank, chunk in enumerate(received):
+
+    def take(rank: int, chunk) -> None:
         count, displacement = recv_layout[rank]
         _expect(name, len(chunk), count * receive_type.size, rank)
         state.write(_at(recvbuf, displacement, receive_type), count, receive_type, chunk)
+
+    if name in _BLOCKING_ALLTOALLS and state.endpoint.all_here(channel):
+        # Every rank runs here: the others read this rank's send buffer in place (unless it is also the
+        # receive buffer), and the call returns only once they all have (Endpoint.alltoall_here).
+        read = state.copy if in_place else state.data
+        chunks = [read(_at(sendbuf, d, send_type), c, send_type) for c, d in send_layout]
+        state.endpoint.alltoall_here(channel, chunks, take, name)
+        yield Pending(_done, _nothing, name)
+        return
+    chunks = [state.copy(_at(sendbuf, d, send_type), c, send_type) for c, d in send_layout]
+    received = yield state.endpoint.start_alltoall(channel, chunks, name)
+    for rank, chunk in enumerate(received):
+        take(rank, chunk)
+
+
+_BLOCKING_ALLTOALLS = frozenset({"MPI_Alltoall", "MPI_Alltoallv"})
+
+
+def _done() -> bool:
+    return True
+
+
+def _nothing() -> None:
+    return None
 
 
 def _alltoall(state: RankState, sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, name: str):

@@ -359,6 +359,47 @@ class Endpoint:
     def alltoall(self, comm: Communicator, chunks: list[bytes], name: str = "MPI_Alltoall") -> list[bytes]:
         return self.complete(self.start_alltoall(comm, chunks, name))
 
+    def all_here(self, comm: Communicator) -> bool:
+        """Whether every member of ``comm`` runs on this host."""
+        local = self.world.local
+        return all(local[rank] for rank in comm.group)
+
+    def alltoall_here(self, comm: Communicator, chunks: Sequence, take: Callable[[int, object], None],
+                      name: str = "MPI_Alltoall") -> None:
+        """A blocking all-to-all among ranks that all run on this host (see :meth:`all_here`).
+
+        ``chunks`` (one per rank) may be views of this rank's own buffer rather
+        than copies (*lent*): the other ranks then read them in place, one copy
+        in all. ``take(source, chunk)`` writes the chunk from ``source`` into
+        this rank's buffer. Every rank takes its chunks holding the world lock,
+        and only while no rank has failed; and while anything was lent, no rank
+        leaves, whether it took its chunks or failed to, before every rank took
+        theirs or the world failed (which a rank sees only under the lock). So a
+        lent buffer is never read once its owner has moved on or unwound.
+
+        Raises:
+            MpiError: from ``take``, or the world failed.
+        """
+        slot, me = self._enter(comm, name, (), list(chunks), share="all_chunks")
+        world, everyone = self.world, len(slot.contributions)
+        try:
+            self.wait_for(lambda: slot.arrived == everyone, f"{name} (waiting for every rank)")
+            with world.lock:
+                if world.failure is not None:
+                    raise world.failure_for(self.rank)
+                try:
+                    for source, contribution in enumerate(slot.contributions):
+                        take(source, contribution[me])
+                finally:
+                    slot.taken += 1
+                    world.wake(comm.group)
+        finally:
+            try:
+                if _lent(slot):
+                    self.wait_for(lambda: slot.taken == everyone, f"{name} (waiting for every rank to take its chunks)")
+            finally:
+                self._leave(comm, slot)
+
     # Communicator construction (collective over the parent) -------------------
 
     def dup(self, comm: Communicator) -> Communicator:
@@ -386,6 +427,14 @@ class Endpoint:
 
         made = self._combine(comm, name, (), (group, topology), compute)
         return made.get(group) if self.rank in group else None
+
+
+def _lent(slot: Slot) -> bool:
+    """Whether any rank lent views of its own buffer to an all-to-all (:meth:`Endpoint.alltoall_here`)."""
+    return any(
+        contribution is not MISSING and any(isinstance(chunk, memoryview) for chunk in contribution)
+        for contribution in slot.contributions
+    )
 
 
 def _find(queue: list[Envelope], context: int, source: int, tag: int) -> int | None:

@@ -18,7 +18,7 @@ class Slot:
 
     __slots__ = (
         "key", "group", "name", "signature", "first_rank", "share", "root", "members", "coordinator", "spans",
-        "contributions", "arrived", "local_arrived", "left", "result", "claimed", "sent", "chunked", "spec",
+        "contributions", "arrived", "local_arrived", "left", "taken", "result", "claimed", "sent", "chunked", "spec",
     )
 
     def __init__(self, key, group, name, signature, first_rank, share, root, members, coordinator) -> None:
@@ -32,6 +32,7 @@ class Slot:
         self.arrived = 0
         self.local_arrived = 0
         self.left = 0
+        self.taken = 0  # ranks done taking their chunks (Endpoint.alltoall_here)
         self.result = MISSING
         self.claimed = False
         self.sent = False  # bundle (other hosts) or completions (coordinator) sent

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
 
 from faabric.exceptions import MpiDeadlockError, MpiError, MpiWorldFailedError
 from faabric.mpi import ops
+from faabric.mpi.errors import ErrorClass, fail
 from faabric.mpi.endpoint import ANY_SOURCE, ANY_TAG, Endpoint
 from faabric.mpi.world import World
 
@@ -101,6 +103,51 @@ def test_allreduce_and_alltoall_combine_every_rank():
     for rank, (total, swapped) in enumerate(run_ranks(4, body)):
         assert total == [6, 4]
         assert swapped == [bytes([r, rank]) for r in range(4)]
+
+
+def test_a_lent_alltoall_returns_only_once_every_rank_took_its_chunks():
+    events: list[str] = []
+
+    def body(endpoint):
+        comm, me = endpoint.world.comm_world, endpoint.rank
+        send = bytearray(b"".join(bytes([me, r]) * 4 for r in range(3)))
+        received = bytearray(24)
+
+        def take(source, chunk):
+            if me == 0:
+                time.sleep(0.2)  # the first to arrive takes slowly: the others must wait for it before they return
+            received[source * 8 : source * 8 + 8] = chunk
+            events.append(f"{me} took from {source}")
+
+        view = memoryview(send)
+        endpoint.alltoall_here(comm, [view[r * 8 : r * 8 + 8] for r in range(3)], take)
+        events.append(f"{me} returned")
+        return bytes(received)
+
+    results = run_ranks(3, body)
+    for rank, received in enumerate(results):
+        assert received == b"".join(bytes([source, rank]) * 4 for source in range(3))
+    slowest_took = max(events.index(f"0 took from {source}") for source in range(3))
+    assert all(events.index(f"{rank} returned") > slowest_took for rank in range(3)), events
+
+
+def test_a_rank_failing_to_take_its_chunks_fails_a_lent_alltoall_without_hanging_it():
+    def body(endpoint):
+        comm, me = endpoint.world.comm_world, endpoint.rank
+        send = bytearray(bytes([me]) * 8)
+
+        def take(source, chunk):
+            if me == 1:
+                raise fail(ErrorClass.ERR_COUNT, "this rank expected other chunks")
+            assert len(chunk) == 4
+
+        view = memoryview(send)
+        endpoint.alltoall_here(comm, [view[0:4], view[4:8]], take)
+        return "done"
+
+    first, second = run_ranks(2, body)
+    assert isinstance(second, MpiError)
+    assert first == "done" or isinstance(first, MpiWorldFailedError)
 
 
 def test_a_duplicated_communicator_is_isolated_from_its_parent():
