@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from faabric.bench.mpi import mpi_command
+from faabric.bench.mpi import best_of, mpi_command
 from faabric.cli import main
 from tests.mpi_shim.conftest import EXAMPLES
 
@@ -28,7 +28,7 @@ def test_run_exits_non_zero_naming_the_rank_when_a_rank_fails(tmp_path, monkeypa
 def test_bench_mpi_reports_ratios_to_native_mpich_as_json():
     arguments = ["--json", "--iterations", "20", "--collective-iterations", "5", "--ranks", "2",
                  "--kernel-ranks", "2", "--stencil-size", "32", "--stencil-steps", "2",
-                 "--transpose-size", "32", "--transpose-iterations", "1"]
+                 "--transpose-size", "32", "--transpose-iterations", "1", "--repeats", "2"]
     result = CliRunner().invoke(mpi_command, arguments)
     assert result.exit_code == 0, result.output
     report = json.loads(result.output.splitlines()[-1])
@@ -37,3 +37,9 @@ def test_bench_mpi_reports_ratios_to_native_mpich_as_json():
         assert rows[key]["value"] > 0
         assert rows[key]["anchor"] == "MPICH" and rows[key]["ratio"] > 0
     assert not [note for note in report["notes"] if "differs from native" in note]
+
+
+def test_repeated_runs_keep_each_rows_best_time_and_the_worst_error_count():
+    runs = [{"pingpong_8": 2.0, "transpose": 5.0, "transpose_errors": 0.0, "stencil_checksum": 1.5},
+            {"pingpong_8": 1.0, "transpose": 7.0, "transpose_errors": 3.0, "stencil_checksum": 2.5}]
+    assert best_of(runs) == {"pingpong_8": 1.0, "transpose": 5.0, "transpose_errors": 3.0, "stencil_checksum": 1.5}
