@@ -305,7 +305,7 @@ def _alltoall_with(state: RankState, sendbuf, send_layout, sendtype, recvbuf, re
     def take(rank: int, chunk) -> None:
         count, displacement = recv_layout[rank]
         _expect(name, len(chunk), count * receive_type.size, rank)
-        state.write(_at(recvbuf, displacement, receive_type), count, receive_type, chunk)
+        state.write_in_parallel(_at(recvbuf, displacement, receive_type), count, receive_type, chunk)
 
     if name in _BLOCKING_ALLTOALLS and state.endpoint.all_here(channel):
         # Every rank runs here: the others read this rank's send buffer in place (unless it is also the

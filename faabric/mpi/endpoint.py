@@ -21,6 +21,7 @@ collectives spanning hosts, one bundle per host each way (see
 
 from __future__ import annotations
 
+import time
 from typing import Callable, ContextManager, Sequence
 
 import numpy as np
@@ -33,6 +34,7 @@ from faabric.mpi.slots import MISSING, Slot
 from faabric.mpi.world import World
 
 PROC_NULL = -1
+_READER_POLL_SECONDS = 0.0002  # a failing rank waits this long between looks for readers of its buffer
 
 
 class Pending:
@@ -370,12 +372,14 @@ class Endpoint:
 
         ``chunks`` (one per rank) may be views of this rank's own buffer rather
         than copies (*lent*): the other ranks then read them in place, one copy
-        in all. ``take(source, chunk)`` writes the chunk from ``source`` into
-        this rank's buffer. Every rank takes its chunks holding the world lock,
-        and only while no rank has failed; and while anything was lent, no rank
-        leaves, whether it took its chunks or failed to, before every rank took
-        theirs or the world failed (which a rank sees only under the lock). So a
-        lent buffer is never read once its owner has moved on or unwound.
+        in all, and ``take(source, chunk)``, which writes the chunk from
+        ``source`` into this rank's buffer, may copy without the GIL, so ranks
+        take their chunks at the same time. A rank starts taking only while no
+        rank has failed (checked under the world lock) and counts itself as a
+        reader meanwhile; while anything was lent, a rank returns only once
+        every rank has taken its chunks, and unwinds from a failure only once
+        no reader is left. So a lent buffer is never read after its owner moved
+        on or unwound.
 
         Raises:
             MpiError: from ``take``, or the world failed.
@@ -387,18 +391,34 @@ class Endpoint:
             with world.lock:
                 if world.failure is not None:
                     raise world.failure_for(self.rank)
-                try:
-                    for source, contribution in enumerate(slot.contributions):
-                        take(source, contribution[me])
-                finally:
+                slot.readers += 1
+            try:
+                for source, contribution in enumerate(slot.contributions):
+                    take(source, contribution[me])
+            finally:
+                with world.lock:
+                    slot.readers -= 1
                     slot.taken += 1
                     world.wake(comm.group)
+            if _lent(slot):
+                self.wait_for(lambda: slot.taken == everyone, f"{name} (waiting for every rank to take its chunks)")
+        except BaseException:
+            if _lent(slot):
+                self._let_readers_finish(slot, everyone)
+            raise
         finally:
-            try:
-                if _lent(slot):
-                    self.wait_for(lambda: slot.taken == everyone, f"{name} (waiting for every rank to take its chunks)")
-            finally:
-                self._leave(comm, slot)
+            self._leave(comm, slot)
+
+    def _let_readers_finish(self, slot: Slot, everyone: int) -> None:
+        """Before unwinding from a lending all-to-all: wait until no rank can still read this rank's buffer
+        (every rank took its chunks, or the world failed and no reader is left), within the MPI timeout."""
+        world = self.world
+        deadline = time.monotonic() + world.timeout
+        while time.monotonic() < deadline:
+            with world.lock:
+                if slot.readers == 0 and (slot.taken == everyone or world.failure is not None):
+                    return
+            time.sleep(_READER_POLL_SECONDS)
 
     # Communicator construction (collective over the parent) -------------------
 

@@ -18,7 +18,7 @@ class Slot:
 
     __slots__ = (
         "key", "group", "name", "signature", "first_rank", "share", "root", "members", "coordinator", "spans",
-        "contributions", "arrived", "local_arrived", "left", "taken", "result", "claimed", "sent", "chunked", "spec",
+        "contributions", "arrived", "local_arrived", "left", "taken", "readers", "result", "claimed", "sent", "chunked", "spec",
     )
 
     def __init__(self, key, group, name, signature, first_rank, share, root, members, coordinator) -> None:
@@ -33,6 +33,7 @@ class Slot:
         self.local_arrived = 0
         self.left = 0
         self.taken = 0  # ranks done taking their chunks (Endpoint.alltoall_here)
+        self.readers = 0  # ranks taking their chunks right now (Endpoint.alltoall_here)
         self.result = MISSING
         self.claimed = False
         self.sent = False  # bundle (other hosts) or completions (coordinator) sent

@@ -150,6 +150,33 @@ def test_a_rank_failing_to_take_its_chunks_fails_a_lent_alltoall_without_hanging
     assert first == "done" or isinstance(first, MpiWorldFailedError)
 
 
+def test_a_rank_that_fails_in_a_lent_alltoall_unwinds_only_once_nobody_reads_its_buffer():
+    events: list[str] = []
+
+    def body(endpoint):
+        comm, me = endpoint.world.comm_world, endpoint.rank
+        send = bytearray(bytes([me]) * 12)
+
+        def take(source, chunk):
+            if me == 1:
+                raise fail(ErrorClass.ERR_COUNT, "this rank expected other chunks")
+            if me == 0:
+                time.sleep(0.1)  # a slow reader of the others' buffers
+            events.append(f"{me} took from {source}")
+
+        view = memoryview(send)
+        try:
+            endpoint.alltoall_here(comm, [view[0:4], view[4:8], view[8:12]], take)
+        except MpiError:
+            events.append(f"{me} unwound")
+            raise
+        return "done"
+
+    results = run_ranks(3, body)
+    assert isinstance(results[1], MpiError)
+    assert events.index("1 unwound") > events.index("0 took from 1"), events
+
+
 def test_a_duplicated_communicator_is_isolated_from_its_parent():
     def body(endpoint):
         world = endpoint.world.comm_world
