@@ -41,7 +41,7 @@ class HostFunctions:
     def define(self, name: str, params: str, results: str, fn: Callable, module: str = "env") -> None:
         """Define ``module.name`` with wasm types given as codes (``i`` i32, ``I`` i64, ``f``/``F`` floats)."""
         read_args = raw.args_reader(params)
-        result_field = raw.value_field(results) if results else None
+        write_result = raw.result_writer(results) if results else None
         trap_text = f"host function {module}.{name} failed"
 
         def callback(_env, _caller, values, _count):
@@ -51,8 +51,8 @@ class HostFunctions:
                 return raw.new_trap(f"{module}.{name} called outside a function call")
             try:
                 result = fn(call, *read_args(values))
-                if result_field is not None:
-                    setattr(values[0], result_field, result)
+                if write_result is not None:
+                    write_result(values, result)
                 return 0
             except BaseException as error:  # noqa: B036 - carried to the granule, re-raised there
                 call.granule.host_error = error

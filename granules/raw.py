@@ -21,7 +21,9 @@ _VAL_FIELD = {"i": "i32", "I": "i64", "f": "f32", "F": "f64"}
 _VAL_KIND = {"i": ffi.WASMTIME_I32, "I": ffi.WASMTIME_I64, "f": ffi.WASMTIME_F32, "F": ffi.WASMTIME_F64}
 _CODE_OF = {"i32": "i", "i64": "I", "f32": "f", "f64": "F"}
 
-HostCallback = ffi.wasmtime_func_unchecked_callback_t
+# wasmtime's unchecked host callback, its pointers taken as plain addresses: ctypes then builds no
+# pointer objects per call, and arguments and results are read and written in place (~0.2 µs each).
+HostCallback = ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
 
 # The same library, loaded so that calls keep the GIL. Calls that take well
 # under a microsecond go through it: releasing and re-taking the GIL around
@@ -61,6 +63,19 @@ def value_field(code: str) -> str:
     return _VAL_FIELD[code]
 
 
+_RESULT_LAYOUT = {"i": ("<I", 0xFFFFFFFF), "I": ("<Q", 0xFFFFFFFFFFFFFFFF), "f": ("<f", None), "F": ("<d", None)}
+
+
+def result_writer(code: str) -> Callable:
+    """A function writing a host call's one result (wasm type ``code``) into its raw value array;
+    integers wrap to the wasm type's width, as ctypes' fields do."""
+    layout, mask = _RESULT_LAYOUT[code]
+    pack_into, at = struct.Struct(layout).pack_into, (ctypes.c_char * 8).from_address
+    if mask is None:
+        return lambda values, result: pack_into(at(values), 0, result)
+    return lambda values, result: pack_into(at(values), 0, result & mask)
+
+
 _RAW_LAYOUT = {"i": "i12x", "I": "q8x", "f": "f12x", "F": "d8x"}  # each wasmtime_val_raw_t is 16 bytes
 
 
@@ -69,10 +84,10 @@ def args_reader(codes: str) -> Callable:
     if not codes:
         return lambda _values: ()
     layout = struct.Struct("<" + "".join(_RAW_LAYOUT[code] for code in codes))
-    unpack, size, string_at = layout.unpack, layout.size, ctypes.string_at
+    unpack_from, at = layout.unpack_from, (ctypes.c_char * layout.size).from_address  # no foreign call: 0.2 µs
 
     def read(values) -> tuple:
-        return unpack(string_at(values, size))
+        return unpack_from(at(values))
 
     return read
 
@@ -88,7 +103,7 @@ def define_unchecked(linker: wasmtime.Linker, module: str, name: str, func_type:
         linker.ptr(),
         ctypes.create_string_buffer(module_bytes), len(module_bytes),
         ctypes.create_string_buffer(name_bytes), len(name_bytes),
-        func_type.ptr(), callback, None, _NO_FINALIZER,
+        func_type.ptr(), ctypes.cast(callback, ffi.wasmtime_func_unchecked_callback_t), None, _NO_FINALIZER,
     )
     if error:
         raise wasmtime.WasmtimeError._from_ptr(error)

@@ -86,7 +86,8 @@ class Inbox:
     address = ""
 
     def wait(self, timeout: float) -> list[list]:
-        """Block until a message arrives, the bell rings or ``timeout`` passes; the messages waiting."""
+        """Block until a message arrives, the bell rings or ``timeout`` passes; the messages received
+        (maybe not all that wait: the rest come with the next ``wait`` or ``drain``)."""
         raise NotImplementedError
 
     def drain(self) -> list[list]:
