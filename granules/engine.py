@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 _WASMTIME_VERSION = importlib.metadata.version("wasmtime")
 # Bump when the engine configuration or the module rewrite changes.
-_CACHE_FORMAT = "2"
+_CACHE_FORMAT = "3"
 
 
 class WasmEngine:

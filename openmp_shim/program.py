@@ -353,7 +353,16 @@ class OpenMPProgram:
         with self.lock:
             if self.brk + increment > self.stack_floor:
                 return -1
-            previous, self.brk = self.brk, self.brk + increment
+            previous = self.brk
+            if increment:
+                # Give the new heap its pages now, in one call: threads touching them later only map them
+                # (page by page, allocating them cost a fault each, serialised across threads); and a host
+                # short of memory fails this sbrk instead of killing the process with SIGBUS at a touch.
+                try:
+                    os.posix_fallocate(self.shared.fd, previous, increment)
+                except OSError:
+                    return -1
+            self.brk = previous + increment
             return previous
 
     # -- snapshot mode ------------------------------------------------------

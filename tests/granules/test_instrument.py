@@ -9,13 +9,14 @@ from faabric.config import FunctionLimits
 from faabric.exceptions import GranuleTimeoutError, WasmFormatError
 from granules.engine import WasmEngine
 from granules.granule import Granule, ProtoFunction
-from granules.instrument import INTERRUPT_EXPORT, START_EXPORT, _check_points, add_interrupt_checks
+from granules.instrument import INTERRUPT_EXPORT, LOOP_CHECK_EVERY, START_EXPORT, _check_points, add_interrupt_checks
 from granules.toolchain import compile_wasm
 from granules.wasm_binary import _read_uleb, _sections
 from tests.conftest import wat
 
 ENTRY_CHECK_TAIL = b"\x04\x40\x00\x0b"  # (global.get $flag) if; unreachable; end
-LOOP_CHECK_HEAD = b"\x41\x00\xfe\x10"  # i32.const 0; i32.atomic.load
+LOOP_CHECK_HEAD = b"\x02\x40\x20"  # block; local.get $counter (the pass count gating the look at the flag)
+FLAG_LOOK = b"\x41\x00\xfe\x10"  # i32.const 0; i32.atomic.load (then global.get $flag)
 
 
 def engine() -> wasmtime.Engine:
@@ -34,10 +35,10 @@ def checked_sites(wasm: bytes) -> tuple[int, int]:
         for _ in range(count):
             size, start = _read_uleb(wasm, pos)
             pos = start + size
-            for number, point in enumerate(_check_points(wasm, start, pos)):
+            for number, point in enumerate(_check_points(wasm, start, pos)[2]):
                 sites += 1
                 if number:
-                    held += wasm[point : point + 4] == LOOP_CHECK_HEAD
+                    held += wasm[point : point + 3] == LOOP_CHECK_HEAD and FLAG_LOOK in wasm[point : point + 32]
                 else:
                     held += wasm[point] == 0x23 and wasm[point + 2 : point + 6] == ENTRY_CHECK_TAIL
     return sites, held
@@ -99,6 +100,36 @@ def test_every_function_and_loop_gets_a_check():
     exports = {item.name: item.type for item in module.exports}
     assert isinstance(exports[INTERRUPT_EXPORT], wasmtime.GlobalType) and exports[INTERRUPT_EXPORT].mutable
     assert [m.name for m in module.exports if isinstance(m.type, wasmtime.MemoryType)] == ["memory"]  # none added
+
+
+POKED_LOOP_WAT = """(module
+  (import "env" "poke" (func $poke))
+  (memory (export "memory") 1)
+  (func (export "run") (param $from i32) (local $i i32)
+    (local.set $i (local.get $from))
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (i32.store (i32.const 0) (local.get $i))
+      (if (i32.eq (local.get $i) (i32.const 10)) (then (call $poke)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 100000))))))
+"""
+
+
+def test_a_loop_sees_the_raised_flag_within_loop_check_every_passes():
+    eng = engine()
+    module = wasmtime.Module(eng, add_interrupt_checks(wat(POKED_LOOP_WAT)))
+    store = wasmtime.Store(eng)
+    holder = {}
+
+    def poke():
+        holder["instance"].exports(store)[INTERRUPT_EXPORT].set_value(store, wasmtime.Val.i32(1))
+
+    instance = wasmtime.Instance(store, module, [wasmtime.Func(store, wasmtime.FuncType([], []), poke)])
+    holder["instance"] = instance
+    with pytest.raises(wasmtime.Trap):
+        instance.exports(store)["run"](store, 0)
+    passes = int.from_bytes(instance.exports(store)["memory"].read(store, 0, 4), "little")
+    assert 10 < passes <= 10 + LOOP_CHECK_EVERY  # stopped, and within one round of the pass counter
 
 
 def test_a_module_without_memory_globals_or_exports_gets_them_in_order():

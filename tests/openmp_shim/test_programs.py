@@ -8,6 +8,8 @@ at the join) runs those whose semantics survive without shared memory.
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import threading
 import time
 
@@ -37,6 +39,19 @@ async def test_program_passes_its_checks_with_1_2_4_and_8_threads_in_either_mode
 @pytest.mark.parametrize("program", SHARED_MEMORY_ONLY)
 async def test_shared_memory_program_passes_its_checks_with_1_2_4_and_8_threads(cluster, omp_wasm, program):
     await assert_passes(cluster, omp_wasm[program], program)
+
+
+async def test_a_heap_the_host_cannot_back_makes_malloc_return_null_instead_of_crashing(cluster, omp_wasm,
+                                                                                        monkeypatch):
+    def no_memory(fd, offset, length):
+        raise OSError(errno.ENOMEM, "Cannot allocate memory")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "posix_fallocate", no_memory)  # the host is out of memory for shared pages
+        result = await run_omp(cluster, omp_wasm["heap"], 2, "big")
+    assert b"big: null" in result.stdout, result.stdout.decode()
+    result = await run_omp(cluster, omp_wasm["heap"], 2, "big")
+    assert b"big: allocated" in result.stdout, result.stdout.decode()
 
 
 async def test_omp_schedule_from_the_callers_environment_drives_runtime_schedules(cluster, omp_wasm):

@@ -1,10 +1,18 @@
-/* malloc/free/realloc inside parallel regions, growing the heap while threads run. */
+/* malloc/free/realloc inside parallel regions, growing the heap while threads run.
+   With the argument "big", only: after a region, report whether an 8 MiB malloc succeeded. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "big") == 0) {
+#pragma omp parallel
+        (void)omp_get_thread_num(); /* the team's memory is shared from here on */
+        char *volatile big = malloc(8 << 20); /* volatile: else the unused allocation is optimised away */
+        printf("big: %s\n", big ? "allocated" : "null");
+        return 0;
+    }
     int nth = omp_get_max_threads();
     int bad[64] = {0};
     char *kept[64] = {0};
