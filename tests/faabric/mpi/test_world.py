@@ -131,25 +131,6 @@ def test_a_lent_alltoall_returns_only_once_every_rank_took_its_chunks():
     assert all(events.index(f"{rank} returned") > slowest_took for rank in range(3)), events
 
 
-def test_a_rank_failing_to_take_its_chunks_fails_a_lent_alltoall_without_hanging_it():
-    def body(endpoint):
-        comm, me = endpoint.world.comm_world, endpoint.rank
-        send = bytearray(bytes([me]) * 8)
-
-        def take(source, chunk):
-            if me == 1:
-                raise fail(ErrorClass.ERR_COUNT, "this rank expected other chunks")
-            assert len(chunk) == 4
-
-        view = memoryview(send)
-        endpoint.alltoall_here(comm, [view[0:4], view[4:8]], take)
-        return "done"
-
-    first, second = run_ranks(2, body)
-    assert isinstance(second, MpiError)
-    assert first == "done" or isinstance(first, MpiWorldFailedError)
-
-
 def test_a_rank_that_fails_in_a_lent_alltoall_unwinds_only_once_nobody_reads_its_buffer():
     events: list[str] = []
 
@@ -172,8 +153,9 @@ def test_a_rank_that_fails_in_a_lent_alltoall_unwinds_only_once_nobody_reads_its
             raise
         return "done"
 
-    results = run_ranks(3, body)
+    results = run_ranks(3, body)  # (returns: nobody hangs)
     assert isinstance(results[1], MpiError)
+    assert all(result == "done" or isinstance(result, MpiWorldFailedError) for result in (results[0], results[2]))
     assert events.index("1 unwound") > events.index("0 took from 1"), events
 
 
