@@ -220,9 +220,9 @@ class RankState:
         source = _address_of(data) if datatype.contiguous and len(data) >= _PARALLEL_COPY_BYTES else None
         if source is None:
             return self.write(pointer, count, datatype, data, what)
-        base = self._region(pointer, count, datatype, what)
-        if len(data) > count * datatype.size:
-            raise fail(ErrorClass.ERR_TRUNCATE, f"{len(data)} bytes do not fit the {what} of {count * datatype.size} bytes")
+        base, capacity = self._region(pointer, count, datatype, what), count * datatype.size
+        if len(data) > capacity:
+            raise fail(ErrorClass.ERR_TRUNCATE, f"{len(data)} bytes do not fit the {what} of {capacity} bytes")
         ctypes.memmove(self.memory.base + base, source, len(data))
         return None
 
