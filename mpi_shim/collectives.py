@@ -308,12 +308,14 @@ def _alltoall_with(state: RankState, sendbuf, send_layout, sendtype, recvbuf, re
         state.write_in_parallel(_at(recvbuf, displacement, receive_type), count, receive_type, chunk)
 
     if name in _BLOCKING_ALLTOALLS and state.endpoint.all_here(channel):
-        # Every rank runs here: the others read this rank's send buffer in place (unless it is also the
-        # receive buffer), and the call returns only once they all have (Endpoint.alltoall_here).
-        read = state.copy if in_place else state.data
-        chunks = [read(_at(sendbuf, d, send_type), c, send_type) for c, d in send_layout]
+        # Every rank runs here: the others read this rank's large chunks in place (unless the send buffer
+        # is also the receive buffer), and the call then returns only once they all have
+        # (Endpoint.alltoall_here). Small chunks are copied: waiting for the others would cost more.
+        lend = not in_place and send_type.contiguous
+        chunks = [(state.data if lend and c * send_type.size >= LEND_BYTES else state.copy)(
+            _at(sendbuf, d, send_type), c, send_type) for c, d in send_layout]
         state.endpoint.alltoall_here(channel, chunks, take, name)
-        yield Pending(_done, _nothing, name)
+        yield Pending.done(None, name)
         return
     chunks = [state.copy(_at(sendbuf, d, send_type), c, send_type) for c, d in send_layout]
     received = yield state.endpoint.start_alltoall(channel, chunks, name)
@@ -322,14 +324,7 @@ def _alltoall_with(state: RankState, sendbuf, send_layout, sendtype, recvbuf, re
 
 
 _BLOCKING_ALLTOALLS = frozenset({"MPI_Alltoall", "MPI_Alltoallv"})
-
-
-def _done() -> bool:
-    return True
-
-
-def _nothing() -> None:
-    return None
+LEND_BYTES = 64 << 10  # chunks this big are read in place by the ranks they go to
 
 
 def _alltoall(state: RankState, sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, name: str):

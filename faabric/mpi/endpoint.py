@@ -46,6 +46,11 @@ class Pending:
     def __init__(self, ready: Callable[[], bool], finish: Callable, what: str) -> None:
         self.ready, self.finish, self.what = ready, finish, what
 
+    @classmethod
+    def done(cls, result, what: str) -> "Pending":
+        """A collective already complete, with ``result``."""
+        return cls(_always, lambda: result, what)
+
     def then(self, transform: Callable) -> "Pending":
         """The same collective, its result passed through ``transform``."""
         finish = self.finish
@@ -199,7 +204,8 @@ class Endpoint:
 
     def complete(self, pending: "Pending"):
         """Wait until a started collective's results are here; take them."""
-        self.wait_for(pending.ready, pending.what)
+        if pending.ready is not _always:
+            self.wait_for(pending.ready, pending.what)
         return pending.finish()
 
     def _shared(self, comm: Communicator, slot: Slot, compute: Callable, name: str):
@@ -253,7 +259,7 @@ class Endpoint:
         slot, _ = self._enter(comm, name, (f"root={root}",), data if me == root else None, share="root", root=root)
         if me == root:
             self._leave(comm, slot)
-            return Pending(_always, lambda: data, name)
+            return Pending.done(data, name)
 
         def finish() -> bytes:
             received = slot.contributions[root]
@@ -274,7 +280,7 @@ class Endpoint:
         slot, _ = self._enter(comm, name, signature, array, share="to_root", root=root)
         if me != root:
             self._leave(comm, slot)
-            return Pending(_always, lambda: None, name)
+            return Pending.done(None, name)
         return self._everyone(comm, slot, name, lambda: ops.fold(slot.contributions, combine))
 
     def reduce(self, comm: Communicator, root: int, array: np.ndarray, combine, key) -> np.ndarray | None:
@@ -325,7 +331,7 @@ class Endpoint:
         slot, _ = self._enter(comm, name, (f"root={root}",), data, share="to_root", root=root)
         if me != root:
             self._leave(comm, slot)
-            return Pending(_always, lambda: None, name)
+            return Pending.done(None, name)
         return self._everyone(comm, slot, name, lambda: list(slot.contributions))
 
     def gather(self, comm: Communicator, root: int, data: bytes, name: str = "MPI_Gather") -> list[bytes] | None:
@@ -374,12 +380,12 @@ class Endpoint:
         than copies (*lent*): the other ranks then read them in place, one copy
         in all, and ``take(source, chunk)``, which writes the chunk from
         ``source`` into this rank's buffer, may copy without the GIL, so ranks
-        take their chunks at the same time. A rank starts taking only while no
-        rank has failed (checked under the world lock) and counts itself as a
-        reader meanwhile; while anything was lent, a rank returns only once
-        every rank has taken its chunks, and unwinds from a failure only once
-        no reader is left. So a lent buffer is never read after its owner moved
-        on or unwound.
+        take their chunks at the same time. Once anything was lent (every rank
+        sees the same contributions once all arrived), a rank starts taking only
+        while no rank has failed (checked under the world lock) and counts
+        itself as a reader meanwhile; it returns only once every rank has taken
+        its chunks, and unwinds from a failure only once no reader is left. So a
+        lent buffer is never read after its owner moved on or unwound.
 
         Raises:
             MpiError: from ``take``, or the world failed.
@@ -388,6 +394,10 @@ class Endpoint:
         world, everyone = self.world, len(slot.contributions)
         try:
             self.wait_for(lambda: slot.arrived == everyone, f"{name} (waiting for every rank)")
+            if not _lent(slot):  # (every rank sees the same contributions now) copies only: take them
+                for source, contribution in enumerate(slot.contributions):
+                    take(source, contribution[me])
+                return
             with world.lock:
                 if world.failure is not None:
                     raise world.failure_for(self.rank)
@@ -400,8 +410,7 @@ class Endpoint:
                     slot.readers -= 1
                     slot.taken += 1
                     world.wake(comm.group)
-            if _lent(slot):
-                self.wait_for(lambda: slot.taken == everyone, f"{name} (waiting for every rank to take its chunks)")
+            self.wait_for(lambda: slot.taken == everyone, f"{name} (waiting for every rank to take its chunks)")
         except BaseException:
             if _lent(slot):
                 self._let_readers_finish(slot, everyone)

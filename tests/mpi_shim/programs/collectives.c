@@ -283,6 +283,44 @@ static void all_to_all(void)
     free(out); free(in); free(scounts); free(sdispls); free(rcounts); free(rdispls); free(vout); free(vin);
 }
 
+/* Chunks of 64 KiB and more are read in place from the sender's buffer by the rank they go to: a
+   sender that overwrites its buffer as soon as MPI_Alltoall returns must not change what others got. */
+static void large_all_to_all(void)
+{
+    enum { BIG = 32 * 1024 }; /* ints: 128 KiB chunks */
+    int *out = malloc(sizeof(int) * BIG * size), *in = malloc(sizeof(int) * BIG * size);
+    int bad = 0;
+    for (int round = 0; round < 3; round++) {
+        for (int r = 0; r < size; r++)
+            for (int i = 0; i < BIG; i++) out[r * BIG + i] = round * 1000000 + me * 1000 + r + i;
+        MPI_Alltoall(out, BIG, MPI_INT, in, BIG, MPI_INT, MPI_COMM_WORLD);
+        for (int i = 0; i < BIG * size; i++) out[i] = -1;
+        for (int r = 0; r < size; r++)
+            for (int i = 0; i < BIG; i++) bad += in[r * BIG + i] != round * 1000000 + r * 1000 + me + i;
+    }
+    CHECK_EQ(bad, 0);
+    /* Alltoallv mixing chunks read in place (to odd ranks) with copied ones (to even ranks). */
+    int *scounts = malloc(sizeof(int) * size), *sdispls = malloc(sizeof(int) * size);
+    int *rcounts = malloc(sizeof(int) * size), *rdispls = malloc(sizeof(int) * size);
+    int so = 0, ro = 0;
+    for (int r = 0; r < size; r++) {
+        scounts[r] = r % 2 ? BIG : 3;
+        sdispls[r] = so;
+        for (int i = 0; i < scounts[r]; i++) out[so + i] = me * 7 + r + i;
+        so += scounts[r];
+        rcounts[r] = me % 2 ? BIG : 3;
+        rdispls[r] = ro;
+        ro += rcounts[r];
+    }
+    MPI_Alltoallv(out, scounts, sdispls, MPI_INT, in, rcounts, rdispls, MPI_INT, MPI_COMM_WORLD);
+    for (int i = 0; i < so; i++) out[i] = -1;
+    bad = 0;
+    for (int r = 0; r < size; r++)
+        for (int i = 0; i < rcounts[r]; i++) bad += in[rdispls[r] + i] != r * 7 + me + i;
+    CHECK_EQ(bad, 0);
+    free(out); free(in); free(scounts); free(sdispls); free(rcounts); free(rdispls);
+}
+
 static void reduce_scatters(void)
 {
     int* values = malloc(sizeof(int) * 2 * size);
@@ -382,6 +420,7 @@ int main(int argc, char** argv)
     scans();
     gathers_and_scatters();
     all_to_all();
+    large_all_to_all();
     reduce_scatters();
     user_ops();
     return finish("collectives");
