@@ -12,7 +12,6 @@ freed stays with the process up to the trim threshold.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD_BYTES = 32 << 20  # glibc's ceiling for this setting on 64-bit
@@ -22,7 +21,7 @@ TRIM_THRESHOLD_BYTES = 128 << 20
 def keep_large_buffers_in_arenas() -> bool:
     """Raise glibc's mmap and trim thresholds for this process; False where the C library has no ``mallopt``."""
     try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the C library this process runs on
     except (OSError, AttributeError, TypeError):
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int

@@ -1,7 +1,6 @@
 """The host's malloc tuning: megabyte buffers come from the arenas, not from a fresh mmap each."""
 
 import ctypes
-import ctypes.util
 
 from faabric.allocator import keep_large_buffers_in_arenas
 
@@ -13,7 +12,7 @@ class _MallInfo2(ctypes.Structure):
 
 
 def _mmapped_bytes() -> int:
-    mallinfo2 = ctypes.CDLL(ctypes.util.find_library("c")).mallinfo2
+    mallinfo2 = ctypes.CDLL(None).mallinfo2
     mallinfo2.restype = _MallInfo2
     return mallinfo2().hblkhd
 
