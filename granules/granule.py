@@ -7,7 +7,8 @@ from that snapshot, copy-on-write, in a fresh Store, so nothing one call
 writes is visible to the next.
 
 Time limits: every module checks an exported interrupt flag, a mutable
-global, at each function entry and loop (:mod:`granules.instrument`).
+global, at each function entry and every 1,024 passes of each loop
+(:mod:`granules.instrument`).
 :meth:`Granule.arm` lowers the flag and starts the granule's deadline; the
 engine's watchdog thread raises it when the deadline passes, and the guest
 traps (``unreachable``) at its next check. The watchdog sets the global

@@ -33,12 +33,17 @@ def thread(call: ActiveCall) -> ThreadState:
 
 
 # -- parallel regions ---------------------------------------------------------
+def _microtask_args(call: ActiveCall, argc: int, args_ptr: int, what: str) -> list[int]:
+    """The ``argc`` shared-argument pointers of a microtask, read from guest memory at ``args_ptr``."""
+    if argc < 0 or argc > 4096:
+        raise OpenMPError(f"{what} with {argc} arguments")
+    return list(struct.unpack(f"<{argc}I", call.memory.read(args_ptr, 4 * argc, "fork arguments"))) if argc else []
+
+
 def fork_call(call: ActiveCall, loc: int, argc: int, microtask: int, args_ptr: int) -> None:
     """``__kmpc_fork_call``: run ``microtask(gtid*, tid*, shared...)`` on a team."""
     state = thread(call)
-    if argc < 0 or argc > 4096:
-        raise OpenMPError(f"__kmpc_fork_call with {argc} arguments")
-    args = list(struct.unpack(f"<{argc}I", call.memory.read(args_ptr, 4 * argc, "fork arguments"))) if argc else []
+    args = _microtask_args(call, argc, args_ptr, "__kmpc_fork_call")
     state.program.fork(call, state, microtask, args, args_ptr)
 
 
@@ -82,9 +87,7 @@ def join_wake(call: ActiveCall) -> None:
 
 def call_guest_microtask(call: ActiveCall, microtask: int, gtid: int, tid: int, argc: int, args_ptr: int) -> None:
     """Run a microtask whose arguments are too many for the guest to pass itself."""
-    if argc < 0 or argc > 4096:
-        raise OpenMPError(f"a microtask with {argc} arguments")
-    args = list(struct.unpack(f"<{argc}I", call.memory.read(args_ptr, 4 * argc, "fork arguments")))
+    args = _microtask_args(call, argc, args_ptr, "a microtask")
     program = thread(call).program
     granule = call.granule
     call_microtask(granule, program.sp_index, stack_pointer(granule, program.sp_index), microtask, gtid, tid, args)

@@ -234,9 +234,8 @@ class SharedRings:
                     head = (head + RECORD.size + _round_up(length, 16)) & 0xFFFFFFFF
                 self._set(ring + HEAD, head)
             backlog = self.backlogs.get((source, rank))
-            if backlog:
-                while backlog:
-                    deliver(*backlog.popleft(), source)
+            while backlog:
+                deliver(*backlog.popleft(), source)
             if backlog is not None:
                 self._set(ring + VIA_HOST, 0)
 

@@ -18,7 +18,8 @@ class Slot:
 
     __slots__ = (
         "key", "group", "name", "signature", "first_rank", "share", "root", "members", "coordinator", "spans",
-        "contributions", "arrived", "local_arrived", "left", "taken", "readers", "result", "claimed", "sent", "chunked", "spec",
+        "contributions", "arrived", "local_arrived", "left", "taken", "readers", "result", "claimed", "sent",
+        "chunked", "spec",
     )
 
     def __init__(self, key, group, name, signature, first_rank, share, root, members, coordinator) -> None:
