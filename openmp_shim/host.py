@@ -85,6 +85,11 @@ def join_wake(call: ActiveCall) -> None:
             team.notify_all()
 
 
+def guest_join(call: ActiveCall) -> None:
+    """The end of a region the guest forked itself, when workers wrote output or one stopped."""
+    thread(call).program.guest_join()
+
+
 def call_guest_microtask(call: ActiveCall, microtask: int, gtid: int, tid: int, argc: int, args_ptr: int) -> None:
     """Run a microtask whose arguments are too many for the guest to pass itself."""
     args = _microtask_args(call, argc, args_ptr, "a microtask")
@@ -380,7 +385,9 @@ def sm_critical_local_end(call: ActiveCall) -> None:
 # -- the omp_* API ---------------------------------------------------------------------
 def set_num_threads(call: ActiveCall, count: int) -> None:
     if count > 0:
-        thread(call).nthreads = count
+        state = thread(call)
+        state.nthreads = count
+        state.program.nthreads_changed(state)
 
 
 def get_num_threads(call: ActiveCall) -> int:
@@ -556,6 +563,9 @@ def stdio_unlock(call: ActiveCall) -> None:
 _FUNCTIONS = [
     ("__kmpc_fork_call", "iiii", "", fork_call),
     ("__kmpc_push_num_threads", "iii", "", push_num_threads),
+    ("__faabric_omp_fork_call", "iiii", "", fork_call),  # the guest's fork, when it cannot start the team itself
+    ("__faabric_omp_push_num_threads", "iii", "", push_num_threads),
+    ("__faabric_omp_guest_join", "", "", guest_join),
     ("__kmpc_global_thread_num", "i", "i", global_thread_num),
     ("__kmpc_serialized_parallel", "ii", "", serialized_parallel),
     ("__kmpc_end_serialized_parallel", "ii", "", end_serialized_parallel),

@@ -28,7 +28,8 @@ from granules.context import ACTIVE_CALL, ActiveCall
 from granules.snapshot import WASM_PAGE
 from granules.wasm_binary import GLOBAL_EXPORT_PREFIX
 from openmp_shim import abi, remote
-from openmp_shim.team import Team, ThreadState
+from openmp_shim.guest_forks import GUEST_FORKS_KEY, GuestForks
+from openmp_shim.team import SCRATCH_KEY, Team, ThreadState  # noqa: F401 - SCRATCH_KEY is API here too
 from openmp_shim.workers import (
     REGION_DONE,
     REGION_SPIN_NS,
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
     from granules.granule import Granule
 
 HEADROOM = 128 << 20  # heap the team may grow into after the first fork (virtual until touched)
-SCRATCH_KEY = "openmp"  # ActiveCall.scratch: the calling thread's ThreadState
 PROGRAM_KEY = "openmp.program"  # the root call's scratch: the program (states refer to it weakly)
 THREAD_LIMIT = 128  # the most threads a team may have (OMP_THREAD_LIMIT may lower it)
 WRITE_EXPORT = "__faabric_omp_write"
@@ -104,6 +104,7 @@ class OpenMPProgram:
         self.team_sync = 0  # shared mode: the guest barrier's address (0: the guest has none)
         self.region = 0  # shared mode: the guest's region record (0: regions start from the host)
         self.parked_team: Team | None = None  # the last team started in the guest
+        self.guest_forks: GuestForks | None = None  # the team whose regions the guest starts itself
         self.busy = False
         exports = {item.name: index for index, item in enumerate(self.root.proto.module.exports)}
         self.sp_index = exports.get(f"{GLOBAL_EXPORT_PREFIX}0")
@@ -120,13 +121,15 @@ class OpenMPProgram:
     @classmethod
     def of(cls, call: ActiveCall) -> ThreadState:
         """The calling thread's state, starting OpenMP for this call if it is the first use."""
-        state = call.scratch.get(SCRATCH_KEY)
+        scratch = call.scratch
+        state = scratch.get(SCRATCH_KEY)
         if state is None:
-            program = call.scratch[PROGRAM_KEY] = cls(call)
-            state = call.scratch[SCRATCH_KEY] = program.initial
+            program = scratch[PROGRAM_KEY] = cls(call)
+            state = scratch[SCRATCH_KEY] = program.initial
             if program.mode == "shared":
                 program._attach_root()
-        return state
+        guest_forks = scratch.get(GUEST_FORKS_KEY)
+        return state if guest_forks is None else guest_forks.current(call)
 
     # -- fork/join -----------------------------------------------------
     def fork(self, call: ActiveCall, parent: ThreadState, microtask: int, args: list[int], args_ptr: int) -> None:
@@ -142,8 +145,13 @@ class OpenMPProgram:
                 and parent.active_level < self.max_active_levels)
         size = min(requested, self.thread_limit) if real else 1
         team = Team(size, parent)
+        if parent is self.initial and self.guest_forks is not None:  # (the guest asks: another team size)
+            self.guest_forks.disarm()
+            self.guest_forks = None
         if size == 1:
             self._run_inline(call, team, parent, microtask, args)
+            if parent is self.initial and self.region:
+                self._arm_guest_forks(call, team, [])
             return
         self.busy = True
         try:
@@ -277,6 +285,42 @@ class OpenMPProgram:
                 raise error
             finally:
                 del error  # else this frame and the error's traceback keep each other alive
+        if parent is self.initial:
+            self._arm_guest_forks(call, team, workers)
+
+    def _arm_guest_forks(self, call: ActiveCall, team: Team, workers: list[Worker]) -> None:
+        """Let the guest start the next regions of ``team``'s size itself (:mod:`openmp_shim.guest_forks`)."""
+        self.guest_forks = GuestForks(self, call, team, workers)
+        self.guest_forks.arm()
+
+    def guest_join(self) -> None:
+        """After a region the guest forked itself: print the workers' output, and fail if a worker stopped."""
+        self._drain_output()
+        guest_forks = self.guest_forks
+        if guest_forks is None or not guest_forks.failed():
+            return
+        error, guest_forks.team.error = guest_forks.team.error, None
+        error = error or next((OpenMPError(f"OpenMP thread {tid} stopped: {worker.failed}")
+                               for tid, worker in enumerate(self.workers, 1) if worker.failed is not None), None)
+        if error is None:
+            raise OpenMPError("an OpenMP thread stopped")
+        try:
+            raise error
+        finally:
+            del error
+
+    def worker_failed(self, worker: Worker, error: BaseException) -> None:
+        """A parked worker stopped: the team running now (or the next one) fails with ``error``."""
+        with self.lock:
+            if self.guest_forks is not None:
+                self.guest_forks.worker_failed()
+            if self.parked_team is not None:  # (harmless if that team is over)
+                self.parked_team.fail(error)
+
+    def nthreads_changed(self, state: ThreadState) -> None:
+        """``omp_set_num_threads`` changed ``state``'s ``nthreads-var``: the guest's forks must know."""
+        if state is self.initial and self.guest_forks is not None:
+            self.guest_forks.publish_threads()
 
     def join_parked(self, state: ThreadState) -> None:
         """The guest join's slow path: block until the members of ``state``'s team finished (or one stopped)."""
@@ -427,10 +471,14 @@ class OpenMPProgram:
     def take_output(self, fd: int, data: bytes) -> None:
         with self.lock:
             self._outputs.append((fd, bytes(data)))
+            if self.guest_forks is not None:
+                self.guest_forks.note_output()
 
     def _drain_output(self) -> None:
         """Write what the workers printed through the parent's own stdout/stderr."""
         with self.lock:
+            if self.guest_forks is not None:
+                self.guest_forks.output_taken()
             outputs, self._outputs = self._outputs, []
         if not outputs:
             return
@@ -491,13 +539,13 @@ def _park(program_ref: "weakref.ref[OpenMPProgram]", worker: Worker, seen: int, 
         call_on_stack(granule, sp_index, worker.stack_top, func, [worker.gtid, seen])
     except BaseException as error:  # noqa: B036 - handed to the team, re-raised by the forking thread
         worker.failed = f"{type(error).__name__}: {error}"  # (not the error: its traceback will hold the program)
+        program = program_ref()
+        if program is not None:  # (first: a join that sees this worker done must also see it failed)
+            program.worker_failed(worker, error)
+        del program
         view = granule.memory.view
         generation = _I32.unpack_from(view, worker.region)[0]
         _I32.pack_into(view, worker.region + REGION_DONE + 4 * worker.gtid, generation)
-        program = program_ref()
-        if program is not None and program.parked_team is not None:  # (harmless if that team is over)
-            program.parked_team.fail(error)
-        del program
     finally:
         ACTIVE_CALL.reset(token)
         worker.parked = False

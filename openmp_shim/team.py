@@ -16,13 +16,14 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from faabric.exceptions import OpenMPError
+from faabric.exceptions import FaabricError, OpenMPError
 from openmp_shim.abi import DispatchLoop
 
 if TYPE_CHECKING:
     from openmp_shim.program import OpenMPProgram
 
 WAIT_SLICE = 0.25  # seconds between checks for an aborted team while waiting
+SCRATCH_KEY = "openmp"  # ActiveCall.scratch: the calling thread's ThreadState
 
 
 class TeamAborted(OpenMPError):
@@ -75,12 +76,19 @@ class Team:
                     if predicate():
                         return
                     if abortable and self.error is not None:
-                        raise TeamAborted("another thread of the team failed")
+                        raise self.aborted(thread)
                     self._sleepers.append(thread.wakeup)
                 try:
                     thread.wakeup.get(timeout=WAIT_SLICE)
                 except queue.Empty:
                     pass
+
+    def aborted(self, thread: "ThreadState") -> Exception:
+        """What a member stops with once the team failed: :class:`TeamAborted`, except that thread 0 (the
+        forking thread, whose error the call reports) stops with a copy of the first failure."""
+        if thread.tid == 0 and isinstance(self.error, FaabricError):
+            return FaabricError.from_wire(self.error.to_wire())  # (the original stays with the team)
+        return TeamAborted("another thread of the team failed")
 
     def fail(self, error: BaseException) -> None:
         """Record the first failure and wake every waiting member."""
@@ -196,7 +204,7 @@ class ThreadState:
 
     def check_abort(self) -> None:
         if self.team is not None and self.team.error is not None:
-            raise TeamAborted("another thread of the team failed")
+            raise self.team.aborted(self)
 
     def ancestors(self) -> Iterator["ThreadState"]:
         state: ThreadState | None = self

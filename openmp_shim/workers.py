@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 STACK_SIZE = 256 << 10  # each worker's stack (the main thread keeps the module's own)
 THREADPRIVATE_ARENA = 16 << 10  # the bottom of a worker's stack region: its threadprivate copies
 # The guest's region record (omp_runtime.c, team_region): byte offsets of its fields.
-REGION_EXIT, REGION_SPIN_NS, REGION_DONE = 20, 24, 32
+REGION_EXIT, REGION_SPIN_NS, REGION_ACTIVE = 20, 24, 32
+REGION_FAST = 36  # fast_size, default_threads, thread_limit: what a fork without the host needs
+REGION_FAILED, REGION_OUTPUT, REGION_DONE = 48, 52, 56
 
 
 _PAGEMAP_PRESENT, _PAGEMAP_SWAPPED, _PAGEMAP_FILE_OR_SHARED = 1 << 63, 1 << 62, 1 << 61

@@ -12,8 +12,9 @@
  *   parent's own stdout at the join.
  * - Tasks run at once, undeferred, on the encountering thread (a valid
  *   OpenMP schedule); taskwait and taskgroup then have nothing to wait for.
- * - Shared mode: static loop bounds and barriers are answered here, without
- *   a host call (see "fast paths" below).
+ * - Shared mode: static loop bounds, barriers, omp_get_thread_num/num_threads
+ *   and, once the host has armed it, the start and join of a parallel region
+ *   are answered here, without a host call (see "fast paths" below).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -264,6 +265,10 @@ int omp_in_final(void) { return 0; }
  * - a worker stays in the guest between regions, parked in
  *   __faabric_omp_park; the forking thread (__faabric_omp_run_team)
  *   publishes each region in `region` and bumps its generation;
+ * - after a top-level fork the host leaves that team armed (region.fast_size):
+ *   the initial thread's __kmpc_fork_call starts and joins later regions of
+ *   the same size itself (fork_here), and the host renews its view of the
+ *   team only when a member calls it (openmp_shim/guest_forks.py);
  * - every wait (region start, barrier, join) polls for a while, then blocks
  *   in the host, which the other side wakes. How long adapts, as glibc's
  *   adaptive mutexes do: each thread keeps a running average of how long its
@@ -301,6 +306,13 @@ typedef struct team_region {
     int32_t exit;          /* parked workers return */
     int32_t spin_ns;       /* how long a wait polls before it blocks in the host */
     int32_t join_sleeping; /* the forking thread is blocked in the host */
+    /* Forks the initial thread starts without the host (fork_here): */
+    int32_t active;          /* the initial thread runs its part of a region it forked */
+    int32_t fast_size;       /* set by the host: the team size whose workers are parked and ready (0: none) */
+    int32_t default_threads; /* set by the host: the initial thread's nthreads-var */
+    int32_t thread_limit;    /* set by the host */
+    int32_t failed;          /* set by the host: a worker stopped */
+    int32_t output;          /* set by the host: workers wrote output the join must print */
     int32_t done[MAX_THREADS];     /* per worker: the last generation it finished */
     int32_t sleeping[MAX_THREADS]; /* per worker: blocked in the host, waiting for a region */
 } team_region;
@@ -341,6 +353,11 @@ HOST(__faabric_omp_park_wait) void faabric_omp_park_wait(int32_t *generation, in
 HOST(__faabric_omp_park_wake) void faabric_omp_park_wake(int32_t gtid);
 HOST(__faabric_omp_join_wait) void faabric_omp_join_wait(void);
 HOST(__faabric_omp_join_wake) void faabric_omp_join_wake(void);
+HOST(__faabric_omp_fork_call) void faabric_omp_fork_call(void *loc, int32_t argc, void *microtask, const int32_t *args);
+HOST(__faabric_omp_push_num_threads) void faabric_omp_push_num_threads(void *loc, int32_t gtid, int32_t count);
+HOST(__faabric_omp_guest_join) void faabric_omp_guest_join(void);
+HOST(omp_get_thread_num) int faabric_omp_get_thread_num(void);
+HOST(omp_get_num_threads) int faabric_omp_get_num_threads(void);
 HOST(__faabric_omp_call_microtask) void faabric_omp_call_microtask(int32_t microtask, int32_t gtid, int32_t tid,
                                                                     int32_t argc, int32_t args);
 
@@ -473,23 +490,22 @@ static int all_done(int32_t members, int32_t generation) {
     return 1;
 }
 
-/* Called by the host for the forking thread, once it published the team's states: start the parked
- * workers on `microtask`, run thread 0's part, and return when every member has finished. */
-__attribute__((export_name("__faabric_omp_run_team"))) int32_t faabric_omp_run_team(int32_t microtask, int32_t argc,
-                                                                                     int32_t args, int32_t members,
-                                                                                     int32_t gtid) {
+/* Start the parked workers 1..members on `microtask`, run thread 0's part, and return once every member
+ * has finished (or stopped: the host tells which). */
+static int32_t start_and_join(int32_t microtask, int32_t argc, const int32_t *args, int32_t members, int32_t gtid) {
     region.microtask = microtask;
     region.argc = argc;
-    region.args = args;
+    region.args = (int32_t)(intptr_t)args;
     region.members = members;
     region.join_sleeping = 0;
+    __atomic_store_n(&region.active, 1, __ATOMIC_SEQ_CST);
     int32_t generation = __atomic_add_fetch(&region.generation, 1, __ATOMIC_SEQ_CST);
     for (int32_t worker = 1; worker <= members; worker++) {
         if (__atomic_load_n(&region.sleeping[worker], __ATOMIC_SEQ_CST)) {
             faabric_omp_park_wake(worker);
         }
     }
-    run_microtask(microtask, gtid, 0, argc, (const int32_t *)(intptr_t)args);
+    run_microtask(microtask, gtid, 0, argc, args);
     waiting wait = wait_begin();
     while (!all_done(members, generation)) {
         if (!wait_poll(&wait)) {
@@ -501,7 +517,76 @@ __attribute__((export_name("__faabric_omp_run_team"))) int32_t faabric_omp_run_t
         }
     }
     wait_end(&wait);
+    __atomic_store_n(&region.active, 0, __ATOMIC_SEQ_CST);
     return generation;
+}
+
+/* Called by the host for the forking thread, once it published the team's states. */
+__attribute__((export_name("__faabric_omp_run_team"))) int32_t faabric_omp_run_team(int32_t microtask, int32_t argc,
+                                                                                     int32_t args, int32_t members,
+                                                                                     int32_t gtid) {
+    return start_and_join(microtask, argc, (const int32_t *)(intptr_t)args, members, gtid);
+}
+
+/* The initial thread's fork, when the host has left a team of the wanted size parked and ready: the
+ * region starts and joins here, and the host renews its view of the team only if a member calls it. */
+static int fork_here(thread_slot *slot, int32_t pushed, int32_t argc, void *microtask, const int32_t *args) {
+    int32_t size = __atomic_load_n(&region.fast_size, __ATOMIC_SEQ_CST);
+    if (slot != &threads[0] || size < 1 || __atomic_load_n(&region.active, __ATOMIC_SEQ_CST)) {
+        return 0;
+    }
+    int32_t wanted = pushed > 0 ? pushed : region.default_threads;
+    if ((wanted < region.thread_limit ? wanted : region.thread_limit) != size) {
+        return 0;
+    }
+    int32_t nth = slot->nth;
+    slot->nth = size;
+    start_and_join((int32_t)(intptr_t)microtask, argc, args, size - 1, 0);
+    slot->nth = nth;
+    if (__atomic_load_n(&region.failed, __ATOMIC_SEQ_CST) || __atomic_load_n(&region.output, __ATOMIC_SEQ_CST)) {
+        faabric_omp_guest_join(); /* prints the workers' output; traps if one stopped */
+    }
+    return 1;
+}
+
+static int32_t pending_push; /* the initial thread's num_threads clause, for its next fork */
+
+void __kmpc_push_num_threads(void *loc, int32_t gtid, int32_t count) {
+    if (self() == &threads[0]) {
+        pending_push = count > 0 ? count : 0;
+        return;
+    }
+    faabric_omp_push_num_threads(loc, gtid, count);
+}
+
+/* clang passes the shared arguments as varargs: in wasm32 a va_list points at them, one i32 each. */
+void __kmpc_fork_call(void *loc, int32_t argc, void *microtask, ...) {
+    va_list varargs;
+    va_start(varargs, microtask);
+    const int32_t *args = (const int32_t *)varargs;
+    thread_slot *slot = self();
+    int32_t pushed = 0;
+    if (slot == &threads[0]) {
+        pushed = pending_push;
+        pending_push = 0;
+    }
+    if (!fork_here(slot, pushed, argc, microtask, args)) {
+        if (pushed) {
+            faabric_omp_push_num_threads(loc, 0, pushed);
+        }
+        faabric_omp_fork_call(loc, argc, microtask, args);
+    }
+    va_end(varargs);
+}
+
+int omp_get_thread_num(void) {
+    const thread_slot *slot = self();
+    return slot ? slot->tid : faabric_omp_get_thread_num();
+}
+
+int omp_get_num_threads(void) {
+    const thread_slot *slot = self();
+    return slot ? slot->nth : faabric_omp_get_num_threads();
 }
 
 /* Called by the host on a worker's own thread: run each region it takes part in, from generation `seen`

@@ -17,10 +17,12 @@ import pytest
 
 from faabric.config import FunctionLimits
 from faabric.exceptions import GranuleTimeoutError, GuestTrap, OpenMPError
+from openmp_shim.program import OpenMPProgram
 from tests.openmp_shim.conftest import THREAD_COUNTS, run_omp
 
 EVERY_MODE = ["parallel_api", "loops", "reductions", "tasks", "faasm_reduce", "threadprivate", "orphaned", "regions"]
-SHARED_MEMORY_ONLY = ["sync", "heap", "static_split"]  # other threads' writes mid-region; one heap; guest loops
+# other threads' writes mid-region; one heap; guest loops; guest forks
+SHARED_MEMORY_ONLY = ["sync", "heap", "static_split", "guest_forks"]
 
 
 async def assert_passes(cluster, wasm, program: str) -> None:
@@ -110,6 +112,32 @@ async def test_a_trap_in_a_later_region_fails_the_call_and_its_threads_stop(omp_
     assert not [t.name for t in threading.enumerate() if "-omp-" in t.name]
     result = await run_omp(omp_cluster, omp_wasm["regions"], 4)  # the host runs the next call as usual
     assert result.return_value == 0, result.stdout.decode()
+
+
+async def test_after_the_first_region_of_a_size_the_guest_starts_the_next_ones_itself(cluster, omp_wasm, monkeypatch):
+    host_forks = []
+    fork = OpenMPProgram.fork
+    monkeypatch.setattr(OpenMPProgram, "fork", lambda self, call, parent, *rest: (
+        host_forks.append(parent is self.initial), fork(self, call, parent, *rest))[1])
+    result = await run_omp(cluster, omp_wasm["guest_forks"], 4, args="60")
+    assert result.return_value == 0, result.stdout.decode()
+    # 4 runs of 60 regions (4, 2, 4 and 3 threads): the host forks the first region of each run; the rest
+    # start in the guest. Every region's nested region asks the host (it runs serialized).
+    assert host_forks.count(True) == 4
+    assert host_forks.count(False) == 60 * (4 + 2 + 4 + 3)
+
+
+async def test_threads_output_comes_before_what_the_initial_thread_prints_after_the_join(cluster, omp_wasm):
+    result = await run_omp(cluster, omp_wasm["guest_forks"], 4, args="101")
+    lines = result.stdout.decode().splitlines()
+    assert result.return_value == 0, lines
+    for run, size in (("default", 4), ("clause2", 2), ("default-again", 4), ("set3", 3)):
+        for region in (0, 50, 100):
+            after = lines.index(f"{run} after region {region}")
+            printed = [lines.index(f"{run} region {region} thread {t}") for t in range(size)]
+            assert max(printed) < after, (run, region)
+            if region:
+                assert min(printed) > lines.index(f"{run} after region {region - 50}"), (run, region)
 
 
 async def test_each_thread_of_a_region_prints_to_the_calls_output(cluster, omp_wasm):
