@@ -434,7 +434,9 @@ def get_thread_limit(call: ActiveCall) -> int:
 def set_max_active_levels(call: ActiveCall, levels: int) -> None:
     """Only one active level is supported: larger requests are capped (as the spec allows)."""
     if levels >= 0:
-        thread(call).program.max_active_levels = min(levels, 1)
+        program = thread(call).program
+        program.max_active_levels = min(levels, 1)
+        program.disarm_guest_forks()  # (0 makes every region inactive: the guest's forks would not know)
 
 
 def get_max_active_levels(call: ActiveCall) -> int:

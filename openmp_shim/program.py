@@ -145,9 +145,8 @@ class OpenMPProgram:
                 and parent.active_level < self.max_active_levels)
         size = min(requested, self.thread_limit) if real else 1
         team = Team(size, parent)
-        if parent is self.initial and self.guest_forks is not None:  # (the guest asks: another team size)
-            self.guest_forks.disarm()
-            self.guest_forks = None
+        if parent is self.initial:  # (the guest asks: another team size)
+            self.disarm_guest_forks()
         if size == 1:
             self._run_inline(call, team, parent, microtask, args)
             if parent is self.initial and self.region:
@@ -292,6 +291,12 @@ class OpenMPProgram:
         """Let the guest start the next regions of ``team``'s size itself (:mod:`openmp_shim.guest_forks`)."""
         self.guest_forks = GuestForks(self, call, team, workers)
         self.guest_forks.arm()
+
+    def disarm_guest_forks(self) -> None:
+        """Every fork goes through the host again (until one arms another team)."""
+        if self.guest_forks is not None:
+            self.guest_forks.disarm()
+            self.guest_forks = None
 
     def guest_join(self) -> None:
         """After a region the guest forked itself: print the workers' output, and fail if a worker stopped."""

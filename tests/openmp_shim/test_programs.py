@@ -121,10 +121,11 @@ async def test_after_the_first_region_of_a_size_the_guest_starts_the_next_ones_i
         host_forks.append(parent is self.initial), fork(self, call, parent, *rest))[1])
     result = await run_omp(cluster, omp_wasm["guest_forks"], 4, args="60")
     assert result.return_value == 0, result.stdout.decode()
-    # 4 runs of 60 regions (4, 2, 4 and 3 threads): the host forks the first region of each run; the rest
-    # start in the guest. Every region's nested region asks the host (it runs serialized).
-    assert host_forks.count(True) == 4
-    assert host_forks.count(False) == 60 * (4 + 2 + 4 + 3)
+    # Runs of 60 regions of 4, 2, 4 and 3 threads, then inactive regions (max-active-levels 0) and 3 threads
+    # again: the host forks the first region of each run (and each inactive one); the rest start in the
+    # guest. Every region's nested region asks the host (it runs serialized).
+    assert host_forks.count(True) == 4 + 60 + 1
+    assert host_forks.count(False) == 60 * (4 + 2 + 4 + 3 + 1 + 3)
 
 
 async def test_threads_output_comes_before_what_the_initial_thread_prints_after_the_join(cluster, omp_wasm):
