@@ -1,7 +1,8 @@
 """``faabric bench omp``: the OpenMP examples' kernels in granules beside native OpenMP.
 
-The same sources (``examples/omp``: pi, matmul, stencil, fib) are built
-twice in the same run: to wasm with ``faabric cc -fopenmp`` (clang -O2
+The same sources (``examples/omp``: pi, matmul, stencil, fib; and
+``openmp_shim/bench/regions.c``, which times nearly empty parallel regions:
+the cost of a fork and join) are built twice in the same run: to wasm with ``faabric cc -fopenmp`` (clang -O2
 -msimd128) and natively with ``clang -O2 -fopenmp`` (Debian's libomp; gcc's
 libgomp if clang cannot, which the notes then say). Each program times its
 own kernel with ``omp_get_wtime`` after a warm-up region, so the numbers
@@ -28,6 +29,7 @@ from faabric.bench.report import HIGHER, Report, counts, json_option, progress
 from faabric.config import FunctionLimits, SystemConfig
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "omp"
+FORK_JOIN = Path(__file__).resolve().parents[2] / "openmp_shim" / "bench" / "regions.c"
 TARGET_VS_NATIVE = 1.3
 TARGET_SPEEDUP = 1.8
 # The speed-up target is for compute-bound kernels. stencil is memory-bound (native gains about 1.4x
@@ -40,6 +42,12 @@ COMPUTE_BOUND = ("pi", "matmul")
 class Kernel:
     name: str
     args: tuple[str, ...]
+    source: Path | None = None  # (default: examples/omp/<name>.c)
+    regions: int = 0  # the fork/join kernel: its rows give µs per region over this many, without targets
+
+    @property
+    def path(self) -> Path:
+        return self.source or EXAMPLES / f"{self.name}.c"
 
 
 def _kernel_time(stdout: str, what: str) -> float:
@@ -108,10 +116,9 @@ def run(kernels: list[Kernel], threads: list[int], repeats: int, mode: str) -> R
         work = Path(tmp)
         wasm, native = {}, {}
         for kernel in kernels:
-            source = EXAMPLES / f"{kernel.name}.c"
             progress(f"building {kernel.name}")
-            wasm[kernel.name] = compile_wasm([source], work / f"{kernel.name}.wasm", ["-fopenmp"])
-            native[kernel.name] = _build_native(source, work / f"{kernel.name}-native")
+            wasm[kernel.name] = compile_wasm([kernel.path], work / f"{kernel.name}.wasm", ["-fopenmp"])
+            native[kernel.name] = _build_native(kernel.path, work / f"{kernel.name}-native")
         wasm_ms = asyncio.run(_run_wasm(kernels, wasm, threads, repeats, work / "home", mode))
         native_ms: dict[tuple[str, int], float] = {}
         for kernel in kernels:
@@ -129,6 +136,9 @@ def run(kernels: list[Kernel], threads: list[int], repeats: int, mode: str) -> R
                     + ("" if compilers == ["clang"] else " (not only clang, the wasm side's compiler)"))
     for kernel in kernels:
         name = kernel.name
+        if kernel.regions:
+            _add_fork_join_rows(report, kernel, threads, wasm_ms, native_ms)
+            continue
         for count in threads:
             base = native_ms.get((name, count))
             report.add(f"{name}_wasm_{count}t_ms", f"{name}: wasm, {count} thread(s)", wasm_ms[name, count], "ms",
@@ -149,6 +159,15 @@ def run(kernels: list[Kernel], threads: list[int], repeats: int, mode: str) -> R
     return report
 
 
+def _add_fork_join_rows(report: Report, kernel: Kernel, threads: list[int], wasm_ms: dict, native_ms: dict) -> None:
+    per_region = 1000 / kernel.regions  # ms in all -> µs per region
+    for count in threads:
+        base = native_ms.get((kernel.name, count))
+        report.add(f"fork_join_wasm_{count}t_us", f"fork/join of a region: wasm, {count} thread(s)",
+                   wasm_ms[kernel.name, count] * per_region, "µs", anchor="native" if base else None,
+                   anchor_value=base * per_region if base else None)
+
+
 @click.command("omp")
 @json_option
 @click.option("--threads", "threads_text", default="1,2", show_default=True, help="Thread counts to compare.")
@@ -158,15 +177,18 @@ def run(kernels: list[Kernel], threads: list[int], repeats: int, mode: str) -> R
 @click.option("--stencil-n", default=768, show_default=True, type=click.IntRange(3))
 @click.option("--stencil-iterations", default=60, show_default=True, type=click.IntRange(1))
 @click.option("--fib-n", default=27, show_default=True, type=click.IntRange(1))
+@click.option("--regions", default=20_000, show_default=True, type=click.IntRange(1),
+              help="Nearly empty parallel regions timed for the fork/join rows.")
 @click.option("--mode", type=click.Choice(["shared", "snapshot"]), default="shared", show_default=True,
               help="How the granules' OpenMP threads share memory.")
 def omp_command(json_output, threads_text, repeats, pi_steps, matmul_n, stencil_n, stencil_iterations, fib_n,
-                mode) -> None:
+                regions, mode) -> None:
     """OpenMP kernels in granules vs the same sources built natively."""
     kernels = [
         Kernel("pi", (str(pi_steps),)),
         Kernel("matmul", (str(matmul_n), "0")),
         Kernel("stencil", (str(stencil_n), str(stencil_iterations), "0")),
         Kernel("fib", (str(fib_n),)),
+        Kernel("regions", (str(regions),), source=FORK_JOIN, regions=regions),
     ]
     run(kernels, counts(threads_text, "thread counts", "1,2"), repeats, mode).emit(json_output)

@@ -34,7 +34,7 @@ def test_run_takes_the_thread_count_from_the_callers_omp_num_threads(tmp_path):
 
 def test_bench_omp_compares_every_kernel_with_native_and_ends_with_json(tmp_path):
     done = faabric(tmp_path, "bench", "omp", "--json", "--repeats", "1", "--pi-steps", "20000", "--matmul-n", "16",
-                   "--stencil-n", "16", "--stencil-iterations", "2", "--fib-n", "13")
+                   "--stencil-n", "16", "--stencil-iterations", "2", "--fib-n", "13", "--regions", "500")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.splitlines()[-1])
     metrics = report["metrics"]
@@ -43,6 +43,10 @@ def test_bench_omp_compares_every_kernel_with_native_and_ends_with_json(tmp_path
                     f"{kernel}_vs_native_1t", f"{kernel}_vs_native_2t", f"{kernel}_speedup_1_2"):
             assert metrics[key] > 0, key
     rows = {row["key"]: row for row in report["rows"]}
+    for threads in (1, 2):  # fork/join cost per region, beside native's, without a target
+        row = rows[f"fork_join_wasm_{threads}t_us"]
+        assert row["value"] > 0 and row["anchor_value"] > 0 and row.get("target") is None
+    assert report["params"]["regions"] == "500"
     assert rows["pi_speedup_1_2"]["verdict"] in ("meets", "misses")
     assert rows["matmul_vs_native_1t"]["target"] == 1.3
     assert rows["matmul_speedup_1_2"]["target"] == 1.8
