@@ -10,8 +10,9 @@
  *   wrapped with a recursive host lock. What the team's other instances
  *   write to stdout/stderr goes to the host, which prints it through the
  *   parent's own stdout at the join.
- * - Tasks run at once, undeferred, on the encountering thread (a valid
- *   OpenMP schedule); taskwait and taskgroup then have nothing to wait for.
+ * - Tasks: in a team of more than one thread (shared mode) tied tasks are
+ *   deferred onto the team's task stack and run by whichever thread reaches
+ *   a scheduling point (see "tasks" below); elsewhere they run at once.
  * - Shared mode: static loop bounds, barriers, omp_get_thread_num/num_threads
  *   and, once the host has armed it, the start and join of a parallel region
  *   are answered here, without a host call (see "fast paths" below).
@@ -192,68 +193,6 @@ __attribute__((export_name("__faabric_omp_flush"))) int faabric_omp_flush(void) 
     return 0;
 }
 
-/* ---- tasks: run at once on the encountering thread ---- */
-
-typedef int32_t (*task_entry_t)(int32_t gtid, void *task);
-
-typedef struct task_header {
-    void *shareds;
-    task_entry_t routine;
-    int32_t part_id;
-} task_header;
-
-void *__kmpc_omp_task_alloc(void *loc, int32_t gtid, int32_t flags, size_t sizeof_task, size_t sizeof_shareds,
-                            task_entry_t entry) {
-    (void)loc, (void)gtid, (void)flags;
-    size_t shareds_offset = (sizeof_task + sizeof(void *) - 1) & ~(sizeof(void *) - 1);
-    task_header *task = calloc(1, shareds_offset + sizeof_shareds);
-    if (task == NULL) {
-        abort();
-    }
-    task->shareds = sizeof_shareds ? (char *)task + shareds_offset : NULL;
-    task->routine = entry;
-    return task;
-}
-
-int32_t __kmpc_omp_task(void *loc, int32_t gtid, void *task) {
-    (void)loc;
-    ((task_header *)task)->routine(gtid, task);
-    free(task);
-    return 0;
-}
-
-int32_t __kmpc_omp_task_with_deps(void *loc, int32_t gtid, void *task, int32_t ndeps, void *deps,
-                                  int32_t ndeps_noalias, void *noalias) {
-    (void)ndeps, (void)deps, (void)ndeps_noalias, (void)noalias;
-    return __kmpc_omp_task(loc, gtid, task); /* creation order satisfies every dependence */
-}
-
-/* taskloop: the whole iteration range as one undeferred task (its bounds are already in the task). */
-void __kmpc_taskloop(void *loc, int32_t gtid, void *task, int32_t if_val, uint64_t *lb, uint64_t *ub, int64_t st,
-                     int32_t nogroup, int32_t sched, uint64_t grainsize, void *task_dup) {
-    (void)loc, (void)if_val, (void)lb, (void)ub, (void)st, (void)nogroup, (void)sched, (void)grainsize, (void)task_dup;
-    ((task_header *)task)->routine(gtid, task);
-    free(task);
-}
-
-void __kmpc_omp_task_begin_if0(void *loc, int32_t gtid, void *task) { (void)loc, (void)gtid, (void)task; }
-
-void __kmpc_omp_task_complete_if0(void *loc, int32_t gtid, void *task) {
-    (void)loc, (void)gtid;
-    free(task);
-}
-
-void __kmpc_omp_wait_deps(void *loc, int32_t gtid, int32_t ndeps, void *deps, int32_t ndeps_noalias,
-                          void *noalias) {
-    (void)loc, (void)gtid, (void)ndeps, (void)deps, (void)ndeps_noalias, (void)noalias;
-}
-
-int32_t __kmpc_omp_taskwait(void *loc, int32_t gtid) { (void)loc, (void)gtid; return 0; }
-int32_t __kmpc_omp_taskyield(void *loc, int32_t gtid, int end_part) { (void)loc, (void)gtid, (void)end_part; return 0; }
-void __kmpc_taskgroup(void *loc, int32_t gtid) { (void)loc, (void)gtid; }
-void __kmpc_end_taskgroup(void *loc, int32_t gtid) { (void)loc, (void)gtid; }
-int omp_in_final(void) { return 0; }
-
 /* ---- fast paths for shared memory ----
  *
  * In shared mode the host attaches each instance (the call's own and each
@@ -285,16 +224,43 @@ int omp_in_final(void) { return 0; }
 #define MAX_THREADS 128
 #define DIRECT_ARGS 16 /* microtasks with more arguments are called through the host */
 
-typedef struct thread_slot {
+typedef int32_t (*task_entry_t)(int32_t gtid, void *task);
+
+typedef struct taskgroup {
+    int32_t count; /* incomplete tasks created in it (their descendants are created in it too) */
+    struct taskgroup *outer;
+} taskgroup;
+
+/* What the runtime keeps of a task, just before clang's kmp_task_t. */
+typedef struct task_info {
+    struct task_info *parent;   /* the task that created it (NULL: untracked, it runs at once) */
+    struct task_info *next;     /* below it on the team's stack */
+    struct task_info *resumed;  /* an if(0) task: the task it interrupted */
+    taskgroup *group;           /* the group it was created in, counted there until it completes */
+    taskgroup *current_group;   /* where the tasks it creates go */
+    int32_t children;           /* incomplete child tasks (taskwait waits for them) */
+    int32_t refs;               /* 1 until it completes, +1 per child not yet freed: ancestors outlive it */
+    int32_t deferrable;         /* tied and not final: it may wait on the stack */
+    int32_t running;            /* an untied task that re-enqueues itself continues in place */
+    int32_t implicit;           /* a thread's implicit task: part of its slot, never freed */
+    int32_t capacity;           /* bytes in its block (blocks are kept for reuse by the thread that frees them) */
+} task_info;
+
+typedef struct __attribute__((aligned(64))) thread_slot { /* (a cache line apart: no false sharing) */
     int32_t tid;     /* omp_get_thread_num() of the thread's current team */
     int32_t nth;     /* that team's size */
     int32_t wait_ns; /* (the guest's own) running average of how long this thread's waits took */
+    task_info *current; /* the task the thread runs (NULL outside a region it is part of) */
+    task_info implicit; /* its implicit task in the current region */
+    task_info *spare;   /* freed task blocks, for its next tasks (no heap lock) */
+    int32_t spares;
 } thread_slot;
 
 typedef struct team_sync {
     int32_t arrived;    /* members at the current barrier */
     int32_t generation; /* barriers completed */
     int32_t sleepers;   /* members blocked in the host */
+    int32_t events;     /* bumped when a barrier completes or a task is posted: what sleepers wait on */
 } team_sync;
 
 typedef struct team_region {
@@ -411,6 +377,316 @@ static int poll_while_equal(const int32_t *word, int32_t value, waiting *wait) {
     return 0;
 }
 
+/* ---- tasks ----
+ *
+ * In a team of more than one thread a tied task is deferred: it goes on the
+ * team's task stack, and threads run it at scheduling points. A thread
+ * waiting at a barrier or at the end of its part of a region runs any
+ * posted task (the oldest first); one in taskwait or at the end of a
+ * taskgroup runs only descendants of the task it waits in (OpenMP's task
+ * scheduling constraint), the newest first, so a tied task never resumes
+ * under an unrelated one. Every task completes before a barrier or the
+ * region's join does. A task's block is reused by the thread that frees it.
+ * Elsewhere (a team of one, unattached instances, untied or final tasks,
+ * tasks with dependences once their earlier siblings are done) a task runs
+ * at once on the encountering thread, which is a valid schedule.
+ */
+
+#define INFO_SPACE ((sizeof(task_info) + 15) & ~(size_t)15) /* keeps kmp_task_t 16-byte aligned */
+#define TASK_OF(info) ((void *)((char *)(info) + INFO_SPACE))
+#define INFO_OF(task) ((task_info *)((char *)(task) - INFO_SPACE))
+
+typedef struct task_header { /* the start of clang's kmp_task_t */
+    void *shareds;
+    task_entry_t routine;
+    int32_t part_id;
+} task_header;
+
+static struct {
+    int32_t lock;
+    int32_t pending; /* tracked tasks created and not yet complete */
+    task_info *top;  /* posted tasks, newest first */
+} tasks;
+
+static void lock_tasks(void) {
+    int spins = 0;
+    while (__atomic_exchange_n(&tasks.lock, 1, __ATOMIC_ACQUIRE)) {
+        if (++spins >= 64) {
+            faabric_omp_yield();
+            spins = 0;
+        }
+    }
+}
+
+static void unlock_tasks(void) { __atomic_store_n(&tasks.lock, 0, __ATOMIC_RELEASE); }
+
+void *__kmpc_omp_task_alloc(void *loc, int32_t gtid, int32_t flags, size_t sizeof_task, size_t sizeof_shareds,
+                            task_entry_t entry) {
+    (void)loc, (void)gtid;
+    size_t shareds_offset = (sizeof_task + 15) & ~(size_t)15, size = INFO_SPACE + shareds_offset + sizeof_shareds;
+    thread_slot *slot = self();
+    task_info *info = slot ? slot->spare : NULL;
+    int32_t capacity;
+    if (info != NULL && (size_t)info->capacity >= size) { /* a block this thread freed: no heap lock */
+        capacity = info->capacity;
+        slot->spare = info->next;
+        slot->spares--;
+        memset(info, 0, size);
+    } else {
+        capacity = (int32_t)((size + 63) & ~(size_t)63);
+        info = calloc(1, (size_t)capacity);
+        if (info == NULL) {
+            abort();
+        }
+    }
+    info->capacity = capacity;
+    task_header *task = TASK_OF(info);
+    task->shareds = sizeof_shareds ? (char *)task + shareds_offset : NULL;
+    task->routine = entry;
+    info->refs = 1;
+    info->deferrable = (flags & 1) && !(flags & 2); /* tied, not final */
+    task_info *parent = slot ? slot->current : NULL;
+    if (parent != NULL) {
+        info->parent = parent;
+        info->group = info->current_group = parent->current_group;
+        __atomic_add_fetch(&parent->refs, 1, __ATOMIC_SEQ_CST);
+        __atomic_add_fetch(&parent->children, 1, __ATOMIC_SEQ_CST);
+        if (info->group) {
+            __atomic_add_fetch(&info->group->count, 1, __ATOMIC_SEQ_CST);
+        }
+        __atomic_add_fetch(&tasks.pending, 1, __ATOMIC_SEQ_CST);
+    }
+    return task;
+}
+
+#define SPARES 64 /* task blocks a thread keeps */
+
+static void free_task(task_info *info) {
+    thread_slot *slot = self();
+    int32_t capacity = info->capacity;
+    if (slot == NULL || slot->spares >= SPARES || capacity > 1024) {
+        free(info);
+        return;
+    }
+    info->next = slot->spare;
+    slot->spare = info;
+    slot->spares++;
+}
+
+/* Drop one reference; free tasks nobody needs any more, up the ancestor chain. */
+static void release(task_info *info) {
+    while (info != NULL && !info->implicit && __atomic_sub_fetch(&info->refs, 1, __ATOMIC_SEQ_CST) == 0) {
+        task_info *parent = info->parent;
+        free_task(info);
+        info = parent;
+    }
+}
+
+static void complete(task_info *info) {
+    task_info *parent = info->parent;
+    if (parent == NULL) {
+        free_task(info); /* untracked: nothing else refers to it */
+        return;
+    }
+    if (info->group) {
+        __atomic_sub_fetch(&info->group->count, 1, __ATOMIC_SEQ_CST);
+    }
+    __atomic_sub_fetch(&parent->children, 1, __ATOMIC_SEQ_CST);
+    __atomic_sub_fetch(&tasks.pending, 1, __ATOMIC_SEQ_CST);
+    release(info);
+}
+
+static void run_task(task_info *info, int32_t gtid) {
+    thread_slot *slot = info->parent ? self() : NULL;
+    task_info *interrupted = slot ? slot->current : NULL;
+    if (slot) {
+        slot->current = info;
+    }
+    info->running = 1;
+    task_header *task = TASK_OF(info);
+    task->routine(gtid, task);
+    info->running = 0;
+    if (slot) {
+        slot->current = interrupted;
+    }
+    complete(info);
+}
+
+static int descends_from(const task_info *info, const task_info *ancestor) {
+    for (const task_info *p = info->parent; p != NULL; p = p->parent) {
+        if (p == ancestor) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Take a posted task and run it: with an `ancestor`, the newest of the first 64 that descends from it
+ * (a waiting task's own work, depth first); without, the oldest (in a recursive split, the biggest). */
+static int run_posted(const task_info *ancestor, int32_t gtid) {
+    if (__atomic_load_n(&tasks.top, __ATOMIC_SEQ_CST) == NULL) {
+        return 0;
+    }
+    lock_tasks();
+    task_info **link = &tasks.top, **taken = NULL;
+    for (int looked = 0; *link != NULL && (ancestor == NULL || looked < 64); looked++, link = &(*link)->next) {
+        if (ancestor == NULL) {
+            taken = link; /* (the last one seen is the oldest) */
+        } else if (descends_from(*link, ancestor)) {
+            taken = link;
+            break;
+        }
+    }
+    task_info *found = taken ? *taken : NULL;
+    if (found != NULL) {
+        *taken = found->next;
+    }
+    unlock_tasks();
+    if (found == NULL) {
+        return 0;
+    }
+    run_task(found, gtid);
+    return 1;
+}
+
+/* Run posted tasks (descendants of `ancestor`, or any) while `*count` is above `floor`. */
+static void help_while_above(const int32_t *count, int32_t floor, const task_info *ancestor, int32_t gtid) {
+    int spins = 0;
+    while (__atomic_load_n(count, __ATOMIC_SEQ_CST) > floor) {
+        if (run_posted(ancestor, gtid)) {
+            spins = 0;
+        } else if (++spins >= 64) {
+            faabric_omp_yield(); /* lets the tasks' runners have the core; stops if the team failed */
+            spins = 0;
+        }
+    }
+}
+
+int32_t __kmpc_omp_task(void *loc, int32_t gtid, void *task) {
+    (void)loc;
+    task_info *info = INFO_OF(task);
+    if (info->running) { /* an untied task's next part */
+        ((task_header *)task)->routine(gtid, task);
+        return 0;
+    }
+    thread_slot *slot = self();
+    if (info->parent == NULL || !info->deferrable || slot == NULL || slot->nth <= 1) {
+        run_task(info, gtid);
+        return 0;
+    }
+    lock_tasks();
+    info->next = tasks.top;
+    __atomic_store_n(&tasks.top, info, __ATOMIC_SEQ_CST);
+    unlock_tasks();
+    __atomic_add_fetch(&team.events, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&team.sleepers, __ATOMIC_SEQ_CST)) {
+        faabric_omp_barrier_wake(); /* members blocked at a barrier come back to help */
+    }
+    return 0;
+}
+
+int32_t __kmpc_omp_taskwait(void *loc, int32_t gtid) {
+    (void)loc;
+    thread_slot *slot = self();
+    task_info *current = slot ? slot->current : NULL;
+    if (current != NULL) {
+        help_while_above(&current->children, 0, current, gtid);
+    }
+    return 0;
+}
+
+/* Dependences only name earlier siblings: once those are done (every child but this task), it may run at once. */
+int32_t __kmpc_omp_task_with_deps(void *loc, int32_t gtid, void *task, int32_t ndeps, void *deps,
+                                  int32_t ndeps_noalias, void *noalias) {
+    (void)loc, (void)ndeps, (void)deps, (void)ndeps_noalias, (void)noalias;
+    task_info *info = INFO_OF(task);
+    if (info->parent != NULL) {
+        help_while_above(&info->parent->children, 1, info->parent, gtid);
+    }
+    run_task(info, gtid);
+    return 0;
+}
+
+void __kmpc_omp_wait_deps(void *loc, int32_t gtid, int32_t ndeps, void *deps, int32_t ndeps_noalias,
+                          void *noalias) {
+    (void)ndeps, (void)deps, (void)ndeps_noalias, (void)noalias;
+    __kmpc_omp_taskwait(loc, gtid);
+}
+
+/* taskloop: the whole iteration range as one task, run at once (its bounds are already in the task). */
+void __kmpc_taskloop(void *loc, int32_t gtid, void *task, int32_t if_val, uint64_t *lb, uint64_t *ub, int64_t st,
+                     int32_t nogroup, int32_t sched, uint64_t grainsize, void *task_dup) {
+    (void)loc, (void)if_val, (void)lb, (void)ub, (void)st, (void)nogroup, (void)sched, (void)grainsize, (void)task_dup;
+    run_task(INFO_OF(task), gtid);
+}
+
+/* if(0): the encountering thread runs the task's body itself, between these two calls. */
+void __kmpc_omp_task_begin_if0(void *loc, int32_t gtid, void *task) {
+    (void)loc, (void)gtid;
+    task_info *info = INFO_OF(task);
+    thread_slot *slot = self();
+    if (info->parent != NULL && slot != NULL) {
+        info->resumed = slot->current;
+        slot->current = info;
+    }
+    info->running = 1;
+}
+
+void __kmpc_omp_task_complete_if0(void *loc, int32_t gtid, void *task) {
+    (void)loc, (void)gtid;
+    task_info *info = INFO_OF(task);
+    thread_slot *slot = self();
+    info->running = 0;
+    if (info->parent != NULL && slot != NULL) {
+        slot->current = info->resumed;
+    }
+    complete(info);
+}
+
+int32_t __kmpc_omp_taskyield(void *loc, int32_t gtid, int end_part) { (void)loc, (void)gtid, (void)end_part; return 0; }
+
+void __kmpc_taskgroup(void *loc, int32_t gtid) {
+    (void)loc, (void)gtid;
+    thread_slot *slot = self();
+    task_info *current = slot ? slot->current : NULL;
+    if (current == NULL) {
+        return; /* tasks outside a region run at once */
+    }
+    taskgroup *group = calloc(1, sizeof *group);
+    if (group == NULL) {
+        abort();
+    }
+    group->outer = current->current_group;
+    current->current_group = group;
+}
+
+void __kmpc_end_taskgroup(void *loc, int32_t gtid) {
+    (void)loc;
+    thread_slot *slot = self();
+    task_info *current = slot ? slot->current : NULL;
+    if (current == NULL || current->current_group == NULL) {
+        return;
+    }
+    taskgroup *group = current->current_group;
+    help_while_above(&group->count, 0, current, gtid);
+    current->current_group = group->outer;
+    free(group);
+}
+
+int omp_in_final(void) { return 0; }
+
+static void run_microtask(int32_t microtask, int32_t gtid, int32_t tid, int32_t argc, const int32_t *args);
+
+/* A thread's part of a region: its implicit task, then every task of the team done (or running elsewhere). */
+static void run_part(int32_t microtask, int32_t gtid, int32_t tid, int32_t argc, const int32_t *args) {
+    thread_slot *slot = self();
+    slot->implicit = (task_info){.implicit = 1};
+    slot->current = &slot->implicit;
+    run_microtask(microtask, gtid, tid, argc, args);
+    help_while_above(&tasks.pending, 0, NULL, gtid);
+    slot->current = NULL;
+}
+
 void __kmpc_barrier(void *loc, int32_t gtid) {
     thread_slot *slot = self();
     if (slot == NULL) {
@@ -423,17 +699,27 @@ void __kmpc_barrier(void *loc, int32_t gtid) {
     }
     int32_t seen = __atomic_load_n(&team.generation, __ATOMIC_SEQ_CST);
     if (__atomic_add_fetch(&team.arrived, 1, __ATOMIC_SEQ_CST) == nth) {
+        help_while_above(&tasks.pending, 0, NULL, gtid); /* the team's tasks complete before the barrier */
         __atomic_store_n(&team.arrived, 0, __ATOMIC_SEQ_CST);
         __atomic_store_n(&team.generation, seen + 1, __ATOMIC_SEQ_CST);
+        __atomic_add_fetch(&team.events, 1, __ATOMIC_SEQ_CST);
         if (__atomic_load_n(&team.sleepers, __ATOMIC_SEQ_CST)) {
             faabric_omp_barrier_wake();
         }
         return;
     }
     waiting wait = wait_begin();
-    if (!poll_while_equal(&team.generation, seen, &wait)) {
+    while (__atomic_load_n(&team.generation, __ATOMIC_SEQ_CST) == seen) {
+        if (run_posted(NULL, gtid) || wait_poll(&wait)) {
+            continue;
+        }
+        /* polled for long enough: block in the host until the barrier completes or a task is posted */
+        int32_t events = __atomic_load_n(&team.events, __ATOMIC_SEQ_CST);
         __atomic_add_fetch(&team.sleepers, 1, __ATOMIC_SEQ_CST);
-        faabric_omp_barrier_wait(&team.generation, seen); /* returns once the generation moved on */
+        if (__atomic_load_n(&team.generation, __ATOMIC_SEQ_CST) == seen &&
+            __atomic_load_n(&tasks.top, __ATOMIC_SEQ_CST) == NULL) {
+            faabric_omp_barrier_wait(&team.events, events); /* returns once events moved on */
+        }
         __atomic_sub_fetch(&team.sleepers, 1, __ATOMIC_SEQ_CST);
     }
     wait_end(&wait);
@@ -505,7 +791,7 @@ static int32_t start_and_join(int32_t microtask, int32_t argc, const int32_t *ar
             faabric_omp_park_wake(worker);
         }
     }
-    run_microtask(microtask, gtid, 0, argc, args);
+    run_part(microtask, gtid, 0, argc, args);
     waiting wait = wait_begin();
     while (!all_done(members, generation)) {
         if (!wait_poll(&wait)) {
@@ -609,7 +895,7 @@ __attribute__((export_name("__faabric_omp_park"))) int32_t faabric_omp_park(int3
         if (gtid > region.members) {
             continue; /* not in this team */
         }
-        run_microtask(region.microtask, gtid, self()->tid, region.argc, (const int32_t *)(intptr_t)region.args);
+        run_part(region.microtask, gtid, self()->tid, region.argc, (const int32_t *)(intptr_t)region.args);
         __atomic_store_n(&region.done[gtid], seen, __ATOMIC_SEQ_CST);
         if (__atomic_load_n(&region.join_sleeping, __ATOMIC_SEQ_CST)) {
             faabric_omp_join_wake();

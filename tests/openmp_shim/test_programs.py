@@ -141,6 +141,18 @@ async def test_threads_output_comes_before_what_the_initial_thread_prints_after_
                 assert min(printed) > lines.index(f"{run} after region {region - 50}"), (run, region)
 
 
+async def test_a_trap_in_a_task_fails_the_call_and_its_threads_stop(omp_cluster, omp_wasm):
+    for threads in THREAD_COUNTS:
+        with pytest.raises(GuestTrap, match="unreachable"):
+            await run_omp(omp_cluster, omp_wasm["task_trap"], threads)
+    deadline = time.monotonic() + 10
+    while any("-omp-" in t.name for t in threading.enumerate()) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    assert not [t.name for t in threading.enumerate() if "-omp-" in t.name]
+    result = await run_omp(omp_cluster, omp_wasm["tasks"], 4)  # the host runs the next call as usual
+    assert result.return_value == 0, result.stdout.decode()
+
+
 async def test_each_thread_of_a_region_prints_to_the_calls_output(cluster, omp_wasm):
     result = await run_omp(cluster, omp_wasm["regions"], 4)
     lines = sorted(line for line in result.stdout.decode().splitlines() if line.startswith("region thread"))

@@ -1,6 +1,30 @@
-/* Tasks: task, taskwait, taskgroup, taskloop, firstprivate, dependences, recursive Fibonacci. */
+/* Tasks: task, taskwait, taskgroup, taskloop, firstprivate, dependences, recursive Fibonacci; with shared
+ * memory and more than one thread, tasks that other threads run while their creator goes on. */
 #include <omp.h>
+#include <stdlib.h>
 #include "check.h"
+
+static void spin(double seconds) {
+    double until = omp_get_wtime() + seconds;
+    while (omp_get_wtime() < until) {}
+}
+
+/* A task the creator does not wait for at a scheduling point: another thread of the team runs it (one
+ * polling at the barrier, or, after `pause`, one that had blocked there). */
+static void deferred(double pause, const char *what) {
+    int creator = -1, ran_on = -1;
+#pragma omp parallel shared(creator, ran_on)
+#pragma omp single
+    {
+        creator = omp_get_thread_num();
+        spin(pause);
+#pragma omp task shared(ran_on)
+        __atomic_store_n(&ran_on, omp_get_thread_num(), __ATOMIC_SEQ_CST);
+        double deadline = omp_get_wtime() + 5;
+        while (__atomic_load_n(&ran_on, __ATOMIC_SEQ_CST) < 0 && omp_get_wtime() < deadline) {}
+    }
+    CHECK(ran_on >= 0 && ran_on != creator, "%s: the task created by thread %d ran on %d", what, creator, ran_on);
+}
 
 static long fib(int n) {
     if (n < 2) return n;
@@ -42,6 +66,42 @@ int main(void) {
                 grouped = 7;
             }
         }
+    }
+    /* every thread posts tasks and nobody waits for them: they are all done by the end of the region */
+    static char posted[8][50]; /* by creator and task (snapshot mode merges each thread's own bytes) */
+#pragma omp parallel
+    {
+        int creator = omp_get_thread_num();
+        for (int i = 0; i < 50; i++) {
+#pragma omp task firstprivate(creator, i)
+            posted[creator][i] = 1;
+        }
+    }
+    int ran = 0;
+    for (int t = 0; t < 8; t++)
+        for (int i = 0; i < 50; i++) ran += posted[t][i];
+    CHECK(ran == 50 * omp_get_max_threads(), "%d of %d unawaited tasks ran", ran, 50 * omp_get_max_threads());
+    /* a taskgroup waits for its tasks' descendants too */
+    int grandchild = 0;
+#pragma omp parallel shared(grandchild)
+#pragma omp single
+    {
+#pragma omp taskgroup
+        {
+#pragma omp task shared(grandchild)
+            {
+#pragma omp task shared(grandchild)
+                {
+                    spin(0.01);
+                    __atomic_store_n(&grandchild, 1, __ATOMIC_SEQ_CST);
+                }
+            }
+        }
+        CHECK(__atomic_load_n(&grandchild, __ATOMIC_SEQ_CST) == 1, "taskgroup ended before a grandchild task");
+    }
+    if (omp_get_max_threads() > 1 && !getenv("OMP_TEST_SNAPSHOT")) {
+        deferred(0, "a task posted at once");
+        deferred(0.3, "a task posted once the others blocked");
     }
     CHECK(result == 6765, "fib(20) = %ld", result);
     for (int i = 0; i < 32; i++) CHECK(done[i] == i + 1, "task %d", i);
