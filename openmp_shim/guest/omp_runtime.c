@@ -231,6 +231,24 @@ typedef struct taskgroup {
     struct taskgroup *outer;
 } taskgroup;
 
+struct task_info;
+typedef struct successor { /* a task waiting for another to complete (a dependence) */
+    struct task_info *task;
+    struct successor *next;
+} successor;
+
+typedef struct dep_record { /* the sibling tasks that last named an address in a depend clause */
+    intptr_t address;
+    struct task_info *writer;   /* the last out/inout task (held) */
+    struct task_info **readers; /* in tasks since then (held) */
+    int32_t count, capacity;
+} dep_record;
+
+typedef struct dep_table { /* a task's children's dependences */
+    dep_record *records;
+    int32_t count, capacity;
+} dep_table;
+
 /* What the runtime keeps of a task, just before clang's kmp_task_t. */
 typedef struct task_info {
     struct task_info *parent;   /* the task that created it (NULL: untracked, it runs at once) */
@@ -244,6 +262,10 @@ typedef struct task_info {
     int32_t running;            /* an untied task that re-enqueues itself continues in place */
     int32_t implicit;           /* a thread's implicit task: part of its slot, never freed */
     int32_t capacity;           /* bytes in its block (blocks are kept for reuse by the thread that frees them) */
+    int32_t completed;          /* (under the tasks lock) */
+    int32_t waiting_on;         /* incomplete tasks it depends on: posted when this drops to 0 */
+    successor *successors;      /* tasks that depend on it (under the tasks lock) */
+    dep_table *deps;            /* its children's dependences */
 } task_info;
 
 typedef struct __attribute__((aligned(64))) thread_slot { /* (a cache line apart: no false sharing) */
@@ -387,9 +409,10 @@ static int poll_while_equal(const int32_t *word, int32_t value, waiting *wait) {
  * scheduling constraint), the newest first, so a tied task never resumes
  * under an unrelated one. Every task completes before a barrier or the
  * region's join does. A task's block is reused by the thread that frees it.
- * Elsewhere (a team of one, unattached instances, untied or final tasks,
- * tasks with dependences once their earlier siblings are done) a task runs
- * at once on the encountering thread, which is a valid schedule.
+ * A task with dependences waits off the stack until the sibling tasks it
+ * depends on complete. Elsewhere (a team of one, unattached instances,
+ * untied or final tasks) a task runs at once on the encountering thread
+ * (after its earlier siblings, if it has dependences), a valid schedule.
  */
 
 #define INFO_SPACE ((sizeof(task_info) + 15) & ~(size_t)15) /* keeps kmp_task_t 16-byte aligned */
@@ -459,6 +482,18 @@ void *__kmpc_omp_task_alloc(void *loc, int32_t gtid, int32_t flags, size_t sizeo
     return task;
 }
 
+/* Put a task on the team's stack, for any thread to run. */
+static void post(task_info *info) {
+    lock_tasks();
+    info->next = tasks.top;
+    __atomic_store_n(&tasks.top, info, __ATOMIC_SEQ_CST);
+    unlock_tasks();
+    __atomic_add_fetch(&team.events, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&team.sleepers, __ATOMIC_SEQ_CST)) {
+        faabric_omp_barrier_wake(); /* members blocked at a barrier come back to help */
+    }
+}
+
 #define SPARES 64 /* task blocks a thread keeps */
 
 static void free_task(task_info *info) {
@@ -482,11 +517,27 @@ static void release(task_info *info) {
     }
 }
 
+static void clear_deps(task_info *info);
+
 static void complete(task_info *info) {
     task_info *parent = info->parent;
     if (parent == NULL) {
         free_task(info); /* untracked: nothing else refers to it */
         return;
+    }
+    clear_deps(info); /* (it creates no more children: their dependences are settled) */
+    lock_tasks();
+    info->completed = 1;
+    successor *waiting = info->successors;
+    info->successors = NULL;
+    unlock_tasks();
+    while (waiting != NULL) {
+        successor *next = waiting->next;
+        if (__atomic_sub_fetch(&waiting->task->waiting_on, 1, __ATOMIC_SEQ_CST) == 0) {
+            post(waiting->task);
+        }
+        free(waiting);
+        waiting = next;
     }
     if (info->group) {
         __atomic_sub_fetch(&info->group->count, 1, __ATOMIC_SEQ_CST);
@@ -562,6 +613,12 @@ static void help_while_above(const int32_t *count, int32_t floor, const task_inf
     }
 }
 
+/* Whether the encountering thread may leave `info` to the team (else it runs it at once). */
+static int deferred_here(const task_info *info) {
+    const thread_slot *slot = self();
+    return info->parent != NULL && info->deferrable && slot != NULL && slot->nth > 1;
+}
+
 int32_t __kmpc_omp_task(void *loc, int32_t gtid, void *task) {
     (void)loc;
     task_info *info = INFO_OF(task);
@@ -569,18 +626,10 @@ int32_t __kmpc_omp_task(void *loc, int32_t gtid, void *task) {
         ((task_header *)task)->routine(gtid, task);
         return 0;
     }
-    thread_slot *slot = self();
-    if (info->parent == NULL || !info->deferrable || slot == NULL || slot->nth <= 1) {
+    if (deferred_here(info)) {
+        post(info);
+    } else {
         run_task(info, gtid);
-        return 0;
-    }
-    lock_tasks();
-    info->next = tasks.top;
-    __atomic_store_n(&tasks.top, info, __ATOMIC_SEQ_CST);
-    unlock_tasks();
-    __atomic_add_fetch(&team.events, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&team.sleepers, __ATOMIC_SEQ_CST)) {
-        faabric_omp_barrier_wake(); /* members blocked at a barrier come back to help */
     }
     return 0;
 }
@@ -591,19 +640,133 @@ int32_t __kmpc_omp_taskwait(void *loc, int32_t gtid) {
     task_info *current = slot ? slot->current : NULL;
     if (current != NULL) {
         help_while_above(&current->children, 0, current, gtid);
+        clear_deps(current); /* (later children depend on nothing before) */
     }
     return 0;
 }
 
-/* Dependences only name earlier siblings: once those are done (every child but this task), it may run at once. */
+/* ---- dependences: among sibling tasks, through the addresses their depend clauses name ---- */
+
+typedef struct kmp_depend_info { /* clang's layout */
+    intptr_t base_addr;
+    size_t len;
+    uint8_t flags; /* 1 in, 2 out, 4 mutexinoutset (taken as inout), 8 inoutset (too) */
+} kmp_depend_info;
+
+static void hold(task_info *info) { __atomic_add_fetch(&info->refs, 1, __ATOMIC_SEQ_CST); }
+
+/* `info` runs only after `before` completes (if it has not yet). */
+static void after(task_info *info, task_info *before) {
+    if (before == NULL || before == info) {
+        return;
+    }
+    successor *node = malloc(sizeof *node);
+    if (node == NULL) {
+        abort();
+    }
+    node->task = info;
+    lock_tasks();
+    if (!before->completed) {
+        node->next = before->successors;
+        before->successors = node;
+        __atomic_add_fetch(&info->waiting_on, 1, __ATOMIC_SEQ_CST);
+        node = NULL;
+    }
+    unlock_tasks();
+    free(node);
+}
+
+static dep_record *record_of(task_info *parent, intptr_t address) {
+    dep_table *table = parent->deps;
+    if (table == NULL) {
+        table = parent->deps = calloc(1, sizeof *table);
+        if (table == NULL) {
+            abort();
+        }
+    }
+    for (int32_t i = 0; i < table->count; i++) {
+        if (table->records[i].address == address) {
+            return &table->records[i];
+        }
+    }
+    if (table->count == table->capacity) {
+        table->capacity = table->capacity ? 2 * table->capacity : 8;
+        table->records = realloc(table->records, sizeof(dep_record) * (size_t)table->capacity);
+        if (table->records == NULL) {
+            abort();
+        }
+    }
+    dep_record *record = &table->records[table->count++];
+    *record = (dep_record){.address = address};
+    return record;
+}
+
+/* A writer follows the last writer and every reader since; a reader follows the last writer. */
+static void depend(task_info *info, const kmp_depend_info *dep) {
+    dep_record *record = record_of(info->parent, dep->base_addr);
+    after(info, record->writer);
+    if (dep->flags & 1 && !(dep->flags & ~1)) {
+        if (record->count == record->capacity) {
+            record->capacity = record->capacity ? 2 * record->capacity : 4;
+            record->readers = realloc(record->readers, sizeof(task_info *) * (size_t)record->capacity);
+            if (record->readers == NULL) {
+                abort();
+            }
+        }
+        hold(info);
+        record->readers[record->count++] = info;
+        return;
+    }
+    for (int32_t i = 0; i < record->count; i++) {
+        after(info, record->readers[i]);
+        release(record->readers[i]);
+    }
+    record->count = 0;
+    release(record->writer);
+    hold(info);
+    record->writer = info;
+}
+
+/* Forget the dependences among `info`'s children (it creates no more, or they are all complete). */
+static void clear_deps(task_info *info) {
+    dep_table *table = info->deps;
+    if (table == NULL) {
+        return;
+    }
+    info->deps = NULL;
+    for (int32_t i = 0; i < table->count; i++) {
+        dep_record *record = &table->records[i];
+        release(record->writer);
+        for (int32_t r = 0; r < record->count; r++) {
+            release(record->readers[r]);
+        }
+        free(record->readers);
+    }
+    free(table->records);
+    free(table);
+}
+
 int32_t __kmpc_omp_task_with_deps(void *loc, int32_t gtid, void *task, int32_t ndeps, void *deps,
                                   int32_t ndeps_noalias, void *noalias) {
-    (void)loc, (void)ndeps, (void)deps, (void)ndeps_noalias, (void)noalias;
+    (void)loc;
     task_info *info = INFO_OF(task);
-    if (info->parent != NULL) {
-        help_while_above(&info->parent->children, 1, info->parent, gtid);
+    if (!deferred_here(info)) { /* at once, once every earlier sibling (all it may depend on) is done */
+        if (info->parent != NULL) {
+            help_while_above(&info->parent->children, 1, info->parent, gtid);
+        }
+        run_task(info, gtid);
+        return 0;
     }
-    run_task(info, gtid);
+    info->waiting_on = 1; /* (until every dependence is registered) */
+    for (int32_t i = 0; i < ndeps; i++) {
+        depend(info, (const kmp_depend_info *)deps + i);
+    }
+    for (int32_t i = 0; i < ndeps_noalias; i++) {
+        depend(info, (const kmp_depend_info *)noalias + i);
+    }
+    if (__atomic_sub_fetch(&info->waiting_on, 1, __ATOMIC_SEQ_CST) == 0) {
+        post(info);
+    }
     return 0;
 }
 
@@ -684,6 +847,7 @@ static void run_part(int32_t microtask, int32_t gtid, int32_t tid, int32_t argc,
     slot->current = &slot->implicit;
     run_microtask(microtask, gtid, tid, argc, args);
     help_while_above(&tasks.pending, 0, NULL, gtid);
+    clear_deps(&slot->implicit);
     slot->current = NULL;
 }
 

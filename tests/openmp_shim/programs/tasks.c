@@ -37,6 +37,48 @@ static long fib(int n) {
     return a + b;
 }
 
+/* Set `*mine`, then wait (at most 5 s) for `*other`: whether the two tasks ran at the same time. */
+static int meet(int *mine, int *other) {
+    __atomic_store_n(mine, 1, __ATOMIC_SEQ_CST);
+    double deadline = omp_get_wtime() + 5;
+    while (!__atomic_load_n(other, __ATOMIC_SEQ_CST) && omp_get_wtime() < deadline) {}
+    return __atomic_load_n(other, __ATOMIC_SEQ_CST);
+}
+
+/* Tasks with dependences on other addresses, or that only read, run at the same time; writers wait. */
+static void parallel_dependences(void) {
+    int a = 0, b = 0, x = 0, met_a = 0, met_b = 0, in1 = 0, in2 = 0, readers_met = 0, writer_saw = -1;
+    int seq = 0, order[4] = {0};
+#pragma omp parallel
+#pragma omp single
+    {
+#pragma omp task depend(out : a) shared(a, b, met_a)
+        met_a = meet(&a, &b);
+#pragma omp task depend(out : b) shared(a, b, met_b)
+        met_b = meet(&b, &a);
+#pragma omp task depend(in : x) shared(in1, in2, readers_met)
+        __atomic_add_fetch(&readers_met, meet(&in1, &in2), __ATOMIC_SEQ_CST);
+#pragma omp task depend(in : x) shared(in1, in2, readers_met)
+        __atomic_add_fetch(&readers_met, meet(&in2, &in1), __ATOMIC_SEQ_CST);
+#pragma omp task depend(out : x) shared(readers_met, writer_saw)
+        writer_saw = __atomic_load_n(&readers_met, __ATOMIC_SEQ_CST);
+        /* a diamond: first -> (left, right) -> last */
+#pragma omp task depend(out : a) shared(seq, order)
+        order[0] = __atomic_add_fetch(&seq, 1, __ATOMIC_SEQ_CST);
+#pragma omp task depend(in : a) depend(out : b) shared(seq, order)
+        order[1] = __atomic_add_fetch(&seq, 1, __ATOMIC_SEQ_CST);
+#pragma omp task depend(in : a) depend(out : x) shared(seq, order)
+        order[2] = __atomic_add_fetch(&seq, 1, __ATOMIC_SEQ_CST);
+#pragma omp task depend(in : b, x) shared(seq, order)
+        order[3] = __atomic_add_fetch(&seq, 1, __ATOMIC_SEQ_CST);
+    }
+    CHECK(met_a && met_b, "tasks depending on different addresses did not run at the same time");
+    CHECK(readers_met == 2, "two readers of one address did not run at the same time");
+    CHECK(writer_saw == 2, "a writer ran before the readers before it finished (%d)", writer_saw);
+    CHECK(order[0] == 1 && order[3] == 4 && order[1] > 1 && order[2] > 1, "diamond order %d %d %d %d", order[0],
+          order[1], order[2], order[3]);
+}
+
 int main(void) {
     long result = 0;
     int done[32] = {0}, order[3] = {0}, position = 0, grouped = 0, looped[50] = {0};
@@ -102,6 +144,7 @@ int main(void) {
     if (omp_get_max_threads() > 1 && !getenv("OMP_TEST_SNAPSHOT")) {
         deferred(0, "a task posted at once");
         deferred(0.3, "a task posted once the others blocked");
+        parallel_dependences();
     }
     CHECK(result == 6765, "fib(20) = %ld", result);
     for (int i = 0; i < 32; i++) CHECK(done[i] == i + 1, "task %d", i);
