@@ -443,10 +443,8 @@ static void lock_tasks(void) {
 
 static void unlock_tasks(void) { __atomic_store_n(&tasks.lock, 0, __ATOMIC_RELEASE); }
 
-void *__kmpc_omp_task_alloc(void *loc, int32_t gtid, int32_t flags, size_t sizeof_task, size_t sizeof_shareds,
-                            task_entry_t entry) {
-    (void)loc, (void)gtid;
-    size_t shareds_offset = (sizeof_task + 15) & ~(size_t)15, size = INFO_SPACE + shareds_offset + sizeof_shareds;
+/* A zeroed block of at least `size` bytes whose task is a child of the calling thread's current task. */
+static task_info *new_task(size_t size, int deferrable) {
     thread_slot *slot = self();
     task_info *info = slot ? slot->spare : NULL;
     int32_t capacity;
@@ -463,11 +461,8 @@ void *__kmpc_omp_task_alloc(void *loc, int32_t gtid, int32_t flags, size_t sizeo
         }
     }
     info->capacity = capacity;
-    task_header *task = TASK_OF(info);
-    task->shareds = sizeof_shareds ? (char *)task + shareds_offset : NULL;
-    task->routine = entry;
     info->refs = 1;
-    info->deferrable = (flags & 1) && !(flags & 2); /* tied, not final */
+    info->deferrable = deferrable;
     task_info *parent = slot ? slot->current : NULL;
     if (parent != NULL) {
         info->parent = parent;
@@ -479,6 +474,17 @@ void *__kmpc_omp_task_alloc(void *loc, int32_t gtid, int32_t flags, size_t sizeo
         }
         __atomic_add_fetch(&tasks.pending, 1, __ATOMIC_SEQ_CST);
     }
+    return info;
+}
+
+void *__kmpc_omp_task_alloc(void *loc, int32_t gtid, int32_t flags, size_t sizeof_task, size_t sizeof_shareds,
+                            task_entry_t entry) {
+    (void)loc, (void)gtid;
+    size_t shareds_offset = (sizeof_task + 15) & ~(size_t)15;
+    task_info *info = new_task(INFO_SPACE + shareds_offset + sizeof_shareds, (flags & 1) && !(flags & 2));
+    task_header *task = TASK_OF(info); /* (tied and not final: deferrable) */
+    task->shareds = sizeof_shareds ? (char *)task + shareds_offset : NULL;
+    task->routine = entry;
     return task;
 }
 
@@ -776,11 +782,51 @@ void __kmpc_omp_wait_deps(void *loc, int32_t gtid, int32_t ndeps, void *deps, in
     __kmpc_omp_taskwait(loc, gtid);
 }
 
-/* taskloop: the whole iteration range as one task, run at once (its bounds are already in the task). */
+void __kmpc_taskgroup(void *loc, int32_t gtid);
+void __kmpc_end_taskgroup(void *loc, int32_t gtid);
+
+/* taskloop: the iterations split into chunk tasks, copies of `task` with their own bounds (clang's
+ * task_dup copies the firstprivates and tells the last chunk it is last), as libomp does; inside a
+ * taskgroup unless nogroup. `task` itself only serves as the model: it completes without running. */
 void __kmpc_taskloop(void *loc, int32_t gtid, void *task, int32_t if_val, uint64_t *lb, uint64_t *ub, int64_t st,
                      int32_t nogroup, int32_t sched, uint64_t grainsize, void *task_dup) {
-    (void)loc, (void)if_val, (void)lb, (void)ub, (void)st, (void)nogroup, (void)sched, (void)grainsize, (void)task_dup;
-    run_task(INFO_OF(task), gtid);
+    task_info *model = INFO_OF(task);
+    int64_t lower = (int64_t)*lb, upper = (int64_t)*ub;
+    uint64_t trips = st > 0 ? (upper < lower ? 0 : (uint64_t)(upper - lower) / (uint64_t)st + 1)
+                            : (st < 0 && lower >= upper ? (uint64_t)(lower - upper) / (uint64_t)-st + 1 : 0);
+    uint64_t chunks = 1;
+    const thread_slot *slot = self();
+    if (if_val && deferred_here(model)) {
+        uint64_t nth = (uint64_t)slot->nth;
+        chunks = sched == 1 ? (grainsize ? trips / grainsize : trips) : sched == 2 ? grainsize : nth * 10;
+        chunks = chunks < 1 ? 1 : chunks > trips ? trips : chunks;
+    }
+    if (!nogroup) {
+        __kmpc_taskgroup(loc, gtid);
+    }
+    size_t bytes = (size_t)model->capacity - INFO_SPACE, lb_at = (char *)lb - (char *)task, ub_at = (char *)ub - (char *)task;
+    task_header *original = task;
+    uint64_t first = (uint64_t)lower, small = chunks ? trips / chunks : 0, extra = chunks ? trips % chunks : 0;
+    for (uint64_t c = 0; c < chunks && trips > 0; c++) {
+        uint64_t count = small + (c < extra);
+        task_info *info = new_task((size_t)model->capacity, model->deferrable);
+        task_header *chunk = TASK_OF(info);
+        memcpy(chunk, original, bytes);
+        if ((char *)original->shareds >= (char *)original && (char *)original->shareds < (char *)original + bytes) {
+            chunk->shareds = (char *)chunk + ((char *)original->shareds - (char *)original);
+        }
+        *(uint64_t *)((char *)chunk + lb_at) = first;
+        *(uint64_t *)((char *)chunk + ub_at) = first + (count - 1) * (uint64_t)st;
+        if (task_dup) {
+            ((void (*)(void *, void *, int32_t))task_dup)(chunk, original, c == chunks - 1);
+        }
+        first += count * (uint64_t)st;
+        __kmpc_omp_task(loc, gtid, chunk);
+    }
+    if (!nogroup) {
+        __kmpc_end_taskgroup(loc, gtid);
+    }
+    complete(model);
 }
 
 /* if(0): the encountering thread runs the task's body itself, between these two calls. */

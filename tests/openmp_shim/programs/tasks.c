@@ -73,6 +73,12 @@ static void parallel_dependences(void) {
         order[3] = __atomic_add_fetch(&seq, 1, __ATOMIC_SEQ_CST);
     }
     CHECK(met_a && met_b, "tasks depending on different addresses did not run at the same time");
+    int halves[2] = {0, 0}, halves_met[2] = {0, 0};
+#pragma omp parallel
+#pragma omp single
+#pragma omp taskloop num_tasks(2) shared(halves, halves_met)
+    for (int i = 0; i < 2; i++) halves_met[i] = meet(&halves[i], &halves[1 - i]);
+    CHECK(halves_met[0] && halves_met[1], "the two chunks of a taskloop did not run at the same time");
     CHECK(readers_met == 2, "two readers of one address did not run at the same time");
     CHECK(writer_saw == 2, "a writer ran before the readers before it finished (%d)", writer_saw);
     CHECK(order[0] == 1 && order[3] == 4 && order[1] > 1 && order[2] > 1, "diamond order %d %d %d %d", order[0],
@@ -81,7 +87,8 @@ static void parallel_dependences(void) {
 
 int main(void) {
     long result = 0;
-    int done[32] = {0}, order[3] = {0}, position = 0, grouped = 0, looped[50] = {0};
+    int done[32] = {0}, order[3] = {0}, position = 0, grouped = 0, looped[50] = {0}, last = -1, odd[40] = {0};
+    int ungrouped[30] = {0};
 #pragma omp parallel
     {
 #pragma omp single
@@ -102,6 +109,14 @@ int main(void) {
 #pragma omp taskwait
 #pragma omp taskloop grainsize(7)
             for (int i = 0; i < 50; i++) looped[i] += i;
+            int fp = 5;
+#pragma omp taskloop lastprivate(last) firstprivate(fp) grainsize(3)
+            for (int i = 0; i < 20; i++) last = i + fp;
+#pragma omp taskloop grainsize(4)
+            for (int i = 39; i >= 0; i -= 2) odd[i]++;
+#pragma omp taskloop nogroup num_tasks(5)
+            for (long i = 0; i < 30; i++) ungrouped[i] = (int)i + 1;
+#pragma omp taskwait
 #pragma omp taskgroup
             {
 #pragma omp task shared(grouped)
@@ -151,6 +166,9 @@ int main(void) {
     CHECK(order[0] == 1 && order[1] == 2 && order[2] == 3, "dependences %d %d %d", order[0], order[1], order[2]);
     CHECK(grouped == 7, "taskgroup");
     for (int i = 0; i < 50; i++) CHECK(looped[i] == i, "taskloop iteration %d", i);
+    CHECK(last == 24, "taskloop lastprivate: %d", last);
+    for (int i = 0; i < 40; i++) CHECK(odd[i] == i % 2, "taskloop with a negative step, iteration %d ran %d times", i, odd[i]);
+    for (int i = 0; i < 30; i++) CHECK(ungrouped[i] == i + 1, "nogroup taskloop iteration %d", i);
     printf("tasks: %d threads, %d failures\n", omp_get_max_threads(), failures);
     return failures;
 }
