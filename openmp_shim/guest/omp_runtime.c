@@ -259,6 +259,7 @@ typedef struct task_info {
     int32_t children;           /* incomplete child tasks (taskwait waits for them) */
     int32_t refs;               /* 1 until it completes, +1 per child not yet freed: ancestors outlive it */
     int32_t deferrable;         /* tied and not final: it may wait on the stack */
+    int32_t final;              /* final(true), or created in a final task: it and its descendants run at once */
     int32_t running;            /* an untied task that re-enqueues itself continues in place */
     int32_t implicit;           /* a thread's implicit task: part of its slot, never freed */
     int32_t capacity;           /* bytes in its block (blocks are kept for reuse by the thread that frees them) */
@@ -411,7 +412,8 @@ static int poll_while_equal(const int32_t *word, int32_t value, waiting *wait) {
  * region's join does. A task's block is reused by the thread that frees it.
  * A task with dependences waits off the stack until the sibling tasks it
  * depends on complete. Elsewhere (a team of one, unattached instances,
- * untied or final tasks) a task runs at once on the encountering thread
+ * untied tasks, final tasks and their descendants) a task runs at once on
+ * the encountering thread
  * (after its earlier siblings, if it has dependences), a valid schedule.
  */
 
@@ -430,6 +432,7 @@ static struct {
     int32_t pending; /* tracked tasks created and not yet complete */
     task_info *top;  /* posted tasks, newest first */
 } tasks;
+static int32_t unattached_final; /* final tasks running on an instance without a thread slot (its own memory) */
 
 static void lock_tasks(void) {
     int spins = 0;
@@ -444,7 +447,7 @@ static void lock_tasks(void) {
 static void unlock_tasks(void) { __atomic_store_n(&tasks.lock, 0, __ATOMIC_RELEASE); }
 
 /* A zeroed block of at least `size` bytes whose task is a child of the calling thread's current task. */
-static task_info *new_task(size_t size, int deferrable) {
+static task_info *new_task(size_t size, int deferrable, int final) {
     thread_slot *slot = self();
     task_info *info = slot ? slot->spare : NULL;
     int32_t capacity;
@@ -462,8 +465,10 @@ static task_info *new_task(size_t size, int deferrable) {
     }
     info->capacity = capacity;
     info->refs = 1;
-    info->deferrable = deferrable;
-    task_info *parent = slot ? slot->current : NULL;
+    task_info *parent = slot ? (slot->current ? slot->current : &slot->implicit) : NULL; /* (outside a region:
+                                                                                         the initial task) */
+    info->final = final || (parent != NULL ? parent->final : unattached_final > 0);
+    info->deferrable = deferrable && !info->final;
     if (parent != NULL) {
         info->parent = parent;
         info->group = info->current_group = parent->current_group;
@@ -481,8 +486,8 @@ void *__kmpc_omp_task_alloc(void *loc, int32_t gtid, int32_t flags, size_t sizeo
                             task_entry_t entry) {
     (void)loc, (void)gtid;
     size_t shareds_offset = (sizeof_task + 15) & ~(size_t)15;
-    task_info *info = new_task(INFO_SPACE + shareds_offset + sizeof_shareds, (flags & 1) && !(flags & 2));
-    task_header *task = TASK_OF(info); /* (tied and not final: deferrable) */
+    task_info *info = new_task(INFO_SPACE + shareds_offset + sizeof_shareds, flags & 1, flags & 2); /* tied, final */
+    task_header *task = TASK_OF(info);
     task->shareds = sizeof_shareds ? (char *)task + shareds_offset : NULL;
     task->routine = entry;
     return task;
@@ -559,10 +564,13 @@ static void run_task(task_info *info, int32_t gtid) {
     if (slot) {
         slot->current = info;
     }
+    int32_t final = info->parent == NULL && info->final; /* (an unattached instance counts final tasks itself) */
+    unattached_final += final;
     info->running = 1;
     task_header *task = TASK_OF(info);
     task->routine(gtid, task);
     info->running = 0;
+    unattached_final -= final;
     if (slot) {
         slot->current = interrupted;
     }
@@ -809,7 +817,7 @@ void __kmpc_taskloop(void *loc, int32_t gtid, void *task, int32_t if_val, uint64
     uint64_t first = (uint64_t)lower, small = chunks ? trips / chunks : 0, extra = chunks ? trips % chunks : 0;
     for (uint64_t c = 0; c < chunks && trips > 0; c++) {
         uint64_t count = small + (c < extra);
-        task_info *info = new_task((size_t)model->capacity, model->deferrable);
+        task_info *info = new_task((size_t)model->capacity, model->deferrable, model->final);
         task_header *chunk = TASK_OF(info);
         memcpy(chunk, original, bytes);
         if ((char *)original->shareds >= (char *)original && (char *)original->shareds < (char *)original + bytes) {
@@ -882,7 +890,10 @@ void __kmpc_end_taskgroup(void *loc, int32_t gtid) {
     free(group);
 }
 
-int omp_in_final(void) { return 0; }
+int omp_in_final(void) {
+    const thread_slot *slot = self();
+    return slot ? slot->current != NULL && slot->current->final : unattached_final > 0;
+}
 
 static void run_microtask(int32_t microtask, int32_t gtid, int32_t tid, int32_t argc, const int32_t *args);
 

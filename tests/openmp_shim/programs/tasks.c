@@ -88,7 +88,7 @@ static void parallel_dependences(void) {
 int main(void) {
     long result = 0;
     int done[32] = {0}, order[3] = {0}, position = 0, grouped = 0, looped[50] = {0}, last = -1, odd[40] = {0};
-    int ungrouped[30] = {0};
+    int ungrouped[30] = {0}, finals[4] = {0, 0, 0, 1};
 #pragma omp parallel
     {
 #pragma omp single
@@ -122,6 +122,15 @@ int main(void) {
 #pragma omp task shared(grouped)
                 grouped = 7;
             }
+#pragma omp task final(1) shared(finals)
+            {
+                finals[0] = omp_in_final();
+#pragma omp task shared(finals) /* included: run at once, and final too */
+                finals[1] = omp_in_final() && finals[2] == 0;
+                finals[2] = 1;
+            }
+#pragma omp taskwait
+            finals[3] = omp_in_final();
         }
     }
     /* every thread posts tasks and nobody waits for them: they are all done by the end of the region */
@@ -167,6 +176,8 @@ int main(void) {
     CHECK(grouped == 7, "taskgroup");
     for (int i = 0; i < 50; i++) CHECK(looped[i] == i, "taskloop iteration %d", i);
     CHECK(last == 24, "taskloop lastprivate: %d", last);
+    CHECK(finals[0] && finals[1] && finals[2] && !finals[3], "final tasks: %d %d %d %d", finals[0], finals[1],
+          finals[2], finals[3]);
     for (int i = 0; i < 40; i++) CHECK(odd[i] == i % 2, "taskloop with a negative step, iteration %d ran %d times", i, odd[i]);
     for (int i = 0; i < 30; i++) CHECK(ungrouped[i] == i + 1, "nogroup taskloop iteration %d", i);
     printf("tasks: %d threads, %d failures\n", omp_get_max_threads(), failures);
