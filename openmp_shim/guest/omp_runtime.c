@@ -946,6 +946,86 @@ void __kmpc_barrier(void *loc, int32_t gtid) {
     wait_end(&wait);
 }
 
+/* ---- critical sections and reductions ----
+ *
+ * An attached instance takes the first word of clang's kmp_critical_name
+ * (zeroed static storage, one per name) as a spin lock; others ask the host,
+ * which also reports leaving a section nobody entered. A reduction combines
+ * under its lock (in snapshot mode the host gathers the threads' values).
+ */
+
+HOST(__kmpc_critical) void faabric_omp_critical(void *loc, int32_t gtid, int32_t *name);
+HOST(__kmpc_end_critical) void faabric_omp_end_critical(void *loc, int32_t gtid, int32_t *name);
+HOST(__kmpc_reduce) int32_t faabric_omp_reduce(void *loc, int32_t gtid, int32_t num_vars, size_t size, void *data,
+                                               void *reduce_func, int32_t *lock);
+HOST(__kmpc_reduce_nowait) int32_t faabric_omp_reduce_nowait(void *loc, int32_t gtid, int32_t num_vars, size_t size,
+                                                             void *data, void *reduce_func, int32_t *lock);
+HOST(__kmpc_end_reduce) void faabric_omp_end_reduce(void *loc, int32_t gtid, int32_t *lock);
+HOST(__kmpc_end_reduce_nowait) void faabric_omp_end_reduce_nowait(void *loc, int32_t gtid, int32_t *lock);
+
+static void lock_name(int32_t *name) {
+    int spins = 0;
+    while (__atomic_exchange_n(name, 1, __ATOMIC_ACQUIRE)) {
+        if (++spins >= 64) {
+            faabric_omp_yield(); /* lets the holder run; stops if the team failed */
+            spins = 0;
+        }
+    }
+}
+
+static int unlock_name(int32_t *name) { return __atomic_exchange_n(name, 0, __ATOMIC_RELEASE); }
+
+void __kmpc_critical(void *loc, int32_t gtid, int32_t *name) {
+    if (self() == NULL) {
+        faabric_omp_critical(loc, gtid, name);
+        return;
+    }
+    lock_name(name);
+}
+
+void __kmpc_critical_with_hint(void *loc, int32_t gtid, int32_t *name, uint32_t hint) {
+    (void)hint;
+    __kmpc_critical(loc, gtid, name);
+}
+
+void __kmpc_end_critical(void *loc, int32_t gtid, int32_t *name) {
+    if (self() == NULL || !unlock_name(name)) {
+        faabric_omp_end_critical(loc, gtid, name); /* (reports a section nobody entered) */
+    }
+}
+
+int32_t __kmpc_reduce_nowait(void *loc, int32_t gtid, int32_t num_vars, size_t size, void *data,
+                             void *reduce_func, int32_t *lock) {
+    if (self() == NULL) {
+        return faabric_omp_reduce_nowait(loc, gtid, num_vars, size, data, reduce_func, lock);
+    }
+    lock_name(lock);
+    return 1; /* the caller combines its values into the shared ones, then calls end_reduce */
+}
+
+int32_t __kmpc_reduce(void *loc, int32_t gtid, int32_t num_vars, size_t size, void *data, void *reduce_func,
+                      int32_t *lock) {
+    if (self() == NULL) {
+        return faabric_omp_reduce(loc, gtid, num_vars, size, data, reduce_func, lock);
+    }
+    lock_name(lock);
+    return 1;
+}
+
+void __kmpc_end_reduce_nowait(void *loc, int32_t gtid, int32_t *lock) {
+    if (self() == NULL || !unlock_name(lock)) {
+        faabric_omp_end_reduce_nowait(loc, gtid, lock);
+    }
+}
+
+void __kmpc_end_reduce(void *loc, int32_t gtid, int32_t *lock) {
+    if (self() == NULL || !unlock_name(lock)) {
+        faabric_omp_end_reduce(loc, gtid, lock);
+        return;
+    }
+    __kmpc_barrier(loc, gtid);
+}
+
 /* ---- parallel regions ---- */
 
 /* microtask(&gtid, &tid, args[0], ..., args[argc - 1]). An outlined region takes only pointer-sized
