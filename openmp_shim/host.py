@@ -663,6 +663,7 @@ _FUNCTIONS = [
     ("omp_set_nest_lock", "i", "", sync.set_lock),
     ("omp_unset_nest_lock", "i", "", sync.unset_lock),
     ("omp_test_nest_lock", "i", "i", sync.test_lock),
+    ("__faabric_omp_lock_misuse", "iii", "", sync.lock_misuse),
     ("__faabric_omp_sbrk", "i", "i", omp_sbrk),
     ("__faabric_omp_yield", "", "", omp_yield),
     ("__faabric_omp_output", "iii", "i", omp_output),

@@ -40,6 +40,14 @@ def leave_critical(state: ThreadState, key: int) -> None:
 
 
 # -- omp_lock_t / omp_nest_lock_t -----------------------------------------------
+_MISUSES = {
+    0: "omp_unset{}_lock: the lock at {:#x} is not held by this thread",
+    1: "omp_set{}_lock: this thread already holds the lock at {:#x} (deadlock)",
+    2: "omp_destroy{}_lock: the lock at {:#x} is still held",
+    3: "omp_set{}_lock: the lock at {:#x} is nested more than 255 deep",
+}
+
+
 def _lock_key(call, lock_ptr: int) -> int:
     return call.memory.check(lock_ptr, 4, "omp lock")
 
@@ -69,8 +77,9 @@ def destroy_lock(call, lock_ptr: int) -> None:
     program = OpenMPProgram.of(call).program
     key = _lock_key(call, lock_ptr)
     with program.locks_cond:
-        if _get(program, key, "omp_destroy_lock")[0] is not None:
-            raise OpenMPError(f"omp_destroy_lock: the lock at {key:#x} is still held")
+        lock = _get(program, key, "omp_destroy_lock")
+        if lock[0] is not None:
+            raise OpenMPError(_MISUSES[2].format("_nest" if lock[2] else "", key))
         del program.locks[key]
 
 
@@ -83,7 +92,7 @@ def set_lock(call, lock_ptr: int) -> None:
         lock = _get(program, key, "omp_set_lock")
         if lock[0] == me:
             if not lock[2]:
-                raise OpenMPError(f"omp_set_lock: this thread already holds the lock at {key:#x} (deadlock)")
+                raise OpenMPError(_MISUSES[1].format("", key))
             lock[1] += 1
             return
         if lock[0] is not None:
@@ -101,7 +110,7 @@ def unset_lock(call, lock_ptr: int) -> None:
     with program.locks_cond:
         lock = _get(program, key, "omp_unset_lock")
         if lock[0] != threading.get_ident():
-            raise OpenMPError(f"omp_unset_lock: the lock at {key:#x} is not held by this thread")
+            raise OpenMPError(_MISUSES[0].format("_nest" if lock[2] else "", key))
         lock[1] -= 1
         if lock[1] == 0:
             lock[0] = None
@@ -122,6 +131,16 @@ def test_lock(call, lock_ptr: int) -> int:
         else:
             return 0
         return lock[1] if lock[2] else 1
+
+
+
+
+def lock_misuse(call, misuse: int, nestable: int, lock_ptr: int) -> None:
+    """The guest's own locks report misuse here, as the host's do."""
+    template = _MISUSES.get(misuse)
+    if template is None:
+        raise OpenMPError(f"unknown misuse {misuse} of the OpenMP lock at {lock_ptr:#x}")
+    raise OpenMPError(template.format("_nest" if nestable else "", lock_ptr))
 
 
 # -- reductions ------------------------------------------------------------------

@@ -1026,6 +1026,153 @@ void __kmpc_end_reduce(void *loc, int32_t gtid, int32_t *lock) {
     __kmpc_barrier(loc, gtid);
 }
 
+/* ---- omp_lock_t and omp_nest_lock_t ----
+ *
+ * A lock initialised by an attached instance (shared mode) lives in its own
+ * word: LOCK_MAGIC | nestable | owner (gtid + 1) | depth, taken with atomics.
+ * The host initialises every lock too, and handles any other (snapshot mode,
+ * a word that is not such a lock: it reports one never initialised); misuse
+ * of a guest lock is reported through the host as well, as typed errors.
+ */
+
+#define LOCK_MAGIC 0x6F6D0000u
+#define LOCK_NEST 0x8000u
+#define LOCK_OWNER(v) (((v) >> 8) & 0x7Fu)
+#define LOCK_DEPTH(v) ((v)&0xFFu)
+enum { MISUSE_NOT_HELD, MISUSE_DEADLOCK, MISUSE_HELD_AT_DESTROY, MISUSE_TOO_DEEP };
+
+typedef struct omp_lock_word { uint32_t word; } omp_lock_word;
+
+HOST(omp_init_lock) void host_init_lock(omp_lock_word *lock);
+HOST(omp_init_nest_lock) void host_init_nest_lock(omp_lock_word *lock);
+HOST(omp_destroy_lock) void host_destroy_lock(omp_lock_word *lock);
+HOST(omp_destroy_nest_lock) void host_destroy_nest_lock(omp_lock_word *lock);
+HOST(omp_set_lock) void host_set_lock(omp_lock_word *lock);
+HOST(omp_set_nest_lock) void host_set_nest_lock(omp_lock_word *lock);
+HOST(omp_unset_lock) void host_unset_lock(omp_lock_word *lock);
+HOST(omp_unset_nest_lock) void host_unset_nest_lock(omp_lock_word *lock);
+HOST(omp_test_lock) int host_test_lock(omp_lock_word *lock);
+HOST(omp_test_nest_lock) int host_test_nest_lock(omp_lock_word *lock);
+HOST(__faabric_omp_lock_misuse) void faabric_omp_lock_misuse(int32_t misuse, int32_t nestable, omp_lock_word *lock);
+
+static int in_guest(omp_lock_word *lock) {
+    return self() != NULL && (__atomic_load_n(&lock->word, __ATOMIC_SEQ_CST) & 0xFFFF0000u) == LOCK_MAGIC;
+}
+
+static uint32_t lock_owner_id(void) { return (uint32_t)(self() - threads) + 1; }
+
+/* Take the lock (waiting if `wait`): the new depth (1 for a simple lock), or 0 if another thread holds it. */
+static int take_lock(omp_lock_word *lock, int wait) {
+    uint32_t me = lock_owner_id();
+    int spins = 0;
+    for (;;) {
+        uint32_t seen = __atomic_load_n(&lock->word, __ATOMIC_SEQ_CST);
+        if (LOCK_OWNER(seen) == 0) {
+            if (__atomic_compare_exchange_n(&lock->word, &seen, (seen & ~0x7FFFu) | me << 8 | 1u, 0,
+                                            __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+                return 1;
+            }
+            continue;
+        }
+        int nestable = (seen & LOCK_NEST) != 0;
+        if (LOCK_OWNER(seen) == me) {
+            if (!nestable) {
+                if (!wait) {
+                    return 0;
+                }
+                faabric_omp_lock_misuse(MISUSE_DEADLOCK, 0, lock);
+            }
+            if (LOCK_DEPTH(seen) == 0xFF) {
+                faabric_omp_lock_misuse(MISUSE_TOO_DEEP, 1, lock);
+            }
+            __atomic_store_n(&lock->word, seen + 1, __ATOMIC_SEQ_CST); /* (only the owner writes a held lock) */
+            return (int)LOCK_DEPTH(seen) + 1;
+        }
+        if (!wait) {
+            return 0;
+        }
+        if (++spins >= 64) {
+            faabric_omp_yield(); /* lets the holder run; stops if the team failed */
+            spins = 0;
+        }
+    }
+}
+
+static void give_lock(omp_lock_word *lock, int nestable) {
+    uint32_t seen = __atomic_load_n(&lock->word, __ATOMIC_SEQ_CST);
+    if (LOCK_OWNER(seen) != lock_owner_id()) {
+        faabric_omp_lock_misuse(MISUSE_NOT_HELD, nestable, lock);
+    }
+    uint32_t next = LOCK_DEPTH(seen) > 1 ? seen - 1 : seen & ~0x7FFFu;
+    __atomic_store_n(&lock->word, next, __ATOMIC_RELEASE);
+}
+
+static void destroy_lock(omp_lock_word *lock, int nestable) {
+    if (!in_guest(lock)) {
+        (nestable ? host_destroy_nest_lock : host_destroy_lock)(lock);
+        return;
+    }
+    if (LOCK_OWNER(__atomic_load_n(&lock->word, __ATOMIC_SEQ_CST))) {
+        faabric_omp_lock_misuse(MISUSE_HELD_AT_DESTROY, nestable, lock);
+    }
+    __atomic_store_n(&lock->word, 0, __ATOMIC_SEQ_CST);
+    (nestable ? host_destroy_nest_lock : host_destroy_lock)(lock);
+}
+
+void omp_init_lock(omp_lock_word *lock) {
+    host_init_lock(lock); /* (the first OpenMP host call attaches the instance, in shared mode) */
+    if (self() != NULL) {
+        __atomic_store_n(&lock->word, LOCK_MAGIC, __ATOMIC_SEQ_CST);
+    }
+}
+
+void omp_init_nest_lock(omp_lock_word *lock) {
+    host_init_nest_lock(lock);
+    if (self() != NULL) {
+        __atomic_store_n(&lock->word, LOCK_MAGIC | LOCK_NEST, __ATOMIC_SEQ_CST);
+    }
+}
+
+void omp_init_lock_with_hint(omp_lock_word *lock, int32_t hint) { (void)hint, omp_init_lock(lock); }
+void omp_init_nest_lock_with_hint(omp_lock_word *lock, int32_t hint) { (void)hint, omp_init_nest_lock(lock); }
+void omp_destroy_lock(omp_lock_word *lock) { destroy_lock(lock, 0); }
+void omp_destroy_nest_lock(omp_lock_word *lock) { destroy_lock(lock, 1); }
+
+void omp_set_lock(omp_lock_word *lock) {
+    if (in_guest(lock)) {
+        take_lock(lock, 1);
+    } else {
+        host_set_lock(lock);
+    }
+}
+
+void omp_set_nest_lock(omp_lock_word *lock) {
+    if (in_guest(lock)) {
+        take_lock(lock, 1);
+    } else {
+        host_set_nest_lock(lock);
+    }
+}
+
+int omp_test_lock(omp_lock_word *lock) { return in_guest(lock) ? take_lock(lock, 0) != 0 : host_test_lock(lock); }
+int omp_test_nest_lock(omp_lock_word *lock) { return in_guest(lock) ? take_lock(lock, 0) : host_test_nest_lock(lock); }
+
+void omp_unset_lock(omp_lock_word *lock) {
+    if (in_guest(lock)) {
+        give_lock(lock, 0);
+    } else {
+        host_unset_lock(lock);
+    }
+}
+
+void omp_unset_nest_lock(omp_lock_word *lock) {
+    if (in_guest(lock)) {
+        give_lock(lock, 1);
+    } else {
+        host_unset_nest_lock(lock);
+    }
+}
+
 /* ---- parallel regions ---- */
 
 /* microtask(&gtid, &tid, args[0], ..., args[argc - 1]). An outlined region takes only pointer-sized

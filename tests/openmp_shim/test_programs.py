@@ -86,6 +86,19 @@ async def test_unlocking_a_lock_not_held_is_a_typed_error(cluster, omp_wasm):
         await run_omp(cluster, omp_wasm["bad_unlock"], 2)
 
 
+@pytest.mark.parametrize("misuse, message", [
+    ("deadlock", "omp_set_lock: this thread already holds the lock at .* \\(deadlock\\)"),
+    ("destroy-held", "omp_destroy_lock: the lock at .* is still held"),
+    ("nest-unheld", "omp_unset_nest_lock: the lock at .* is not held by this thread"),
+    ("uninitialised", "omp_set_lock: the lock at .* was never initialised"),
+])
+async def test_misusing_a_lock_is_a_typed_error_in_either_mode(omp_cluster, omp_wasm, misuse, message):
+    with pytest.raises(OpenMPError, match=message):
+        await run_omp(omp_cluster, omp_wasm["bad_locks"], 2, args=misuse)
+    result = await run_omp(omp_cluster, omp_wasm["bad_locks"], 2, args="none")  # used well, the same locks work
+    assert result.return_value == 0
+
+
 async def test_overlapping_merge_regions_are_a_typed_error(cluster, omp_wasm):
     with pytest.raises(OpenMPError, match="overlaps"):
         await run_omp(cluster, omp_wasm["bad_merge_region"], 2)
