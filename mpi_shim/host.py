@@ -388,10 +388,14 @@ def post_recv(state: RankState, buf, count, datatype, source, tag, comm):
 
 def mpi_recv(call, buf, count, datatype, source, tag, comm, status_ptr) -> int:
     state = state_of(call)
-    request = post_recv(state, buf, count, datatype, source, tag, comm)
-    if not request.done or request.error is not None:
-        state.endpoint.wait(request, lambda: f"MPI_Recv(source={source}, tag={tag})")
-    state.status_of(status_ptr, request)
+    channel = state.comm(comm)
+    kind = state.datatype(datatype)
+    state.check_count(count)
+    state.check_peer(channel, source, receiving=True)
+    state.check_tag(tag, receiving=True)
+    capacity, deliver = state.receiver(buf, count, kind)
+    got = state.endpoint.recv(channel, source, tag, capacity, deliver, lambda: f"MPI_Recv(source={source}, tag={tag})")
+    state.write_status(status_ptr, *got)
     return SUCCESS
 
 

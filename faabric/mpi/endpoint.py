@@ -29,7 +29,9 @@ import numpy as np
 from faabric.mpi import ops
 from faabric.mpi.communicators import UNDEFINED, Communicator, split_groups
 from faabric.mpi.errors import ErrorClass, fail
-from faabric.mpi.mailbox import ANY_SOURCE, ANY_TAG, Envelope, RecvRequest, Request, SendRequest, complete_receive
+from faabric.mpi.mailbox import (
+    ANY_SOURCE, ANY_TAG, Envelope, RecvRequest, Request, SendRequest, complete_receive, truncated,
+)
 from faabric.mpi.slots import MISSING, Slot
 from faabric.mpi.world import World
 
@@ -89,6 +91,13 @@ class Endpoint:
         world = self.world
         source = comm.rank_of[self.rank]
         dest_world = comm.group[dest]
+        if not synchronous and not world.local[dest_world]:  # the lean path: no lock (the map is fixed)
+            if world.failure is not None:
+                raise world.failure_for(self.rank)
+            world.network.send_message(
+                world.inbox_addresses[dest_world], world.id, dest_world, comm.context, source, tag, 0, data
+            )
+            return request
         with world.lock:
             if world.failure is not None:
                 raise world.failure_for(self.rank)
@@ -128,6 +137,30 @@ class Endpoint:
             if envelope.synchronous is not None:
                 world.matched(envelope.synchronous)
         return request
+
+    def recv(
+        self, comm: Communicator, source: int, tag: int, capacity: int, deliver: Callable[[bytes], None], what
+    ) -> tuple[int, int, int]:
+        """A blocking receive (``MPI_Recv``): ``(source, tag, bytes)`` of the message ``deliver`` wrote.
+
+        From a rank on another host it waits on this rank's inbox directly
+        (:meth:`World.receive_direct`) when nothing already waits here.
+
+        Raises:
+            MpiError: MPI_ERR_TRUNCATE if the message did not fit, or a world failure.
+        """
+        if source >= 0 and not self.world.local[comm.group[source]]:
+            got = self.world.receive_direct(self.rank, comm.context, source, tag, what, self.blocking)
+            if got is not None:
+                got_tag, data = got
+                nbytes = len(data)
+                if nbytes > capacity:
+                    raise truncated(source, got_tag, nbytes, capacity)
+                deliver(data)
+                return source, got_tag, nbytes
+        request = self.post_recv(comm, source, tag, capacity, deliver)
+        self.wait(request, what)
+        return request.source, request.tag, request.nbytes
 
     def wait(self, request: Request, what: str) -> Request:
         """Block until ``request`` completes.

@@ -101,11 +101,15 @@ def complete_receive(request: RecvRequest, source: int, tag: int, data) -> None:
     """Fill a posted receive with a matched message (world lock held)."""
     request.source, request.tag, request.nbytes = source, tag, len(data)
     if len(data) > request.capacity:
-        request.error = fail(
-            ErrorClass.ERR_TRUNCATE,
-            f"message of {len(data)} bytes from rank {source} (tag {tag}) "
-            f"does not fit the receive buffer of {request.capacity} bytes",
-        )
+        request.error = truncated(source, tag, len(data), request.capacity)
     else:
         request.deliver(data)
     request.done = True
+
+
+def truncated(source: int, tag: int, nbytes: int, capacity: int) -> MpiError:
+    """MPI_ERR_TRUNCATE: a matched message of ``nbytes`` does not fit a receive of ``capacity`` bytes."""
+    return fail(
+        ErrorClass.ERR_TRUNCATE,
+        f"message of {nbytes} bytes from rank {source} (tag {tag}) does not fit the receive buffer of {capacity} bytes",
+    )

@@ -94,18 +94,26 @@ class MpiNetwork:
     def take(self, world: World, messages: list[list]) -> None:
         """Deliver messages a rank's inbox received (on that rank's thread, world lock held)."""
         for parts in messages:
-            try:
-                first = parts[0]
-                world_id, dest, context, source, tag, sync_id, length = _MESSAGE.unpack_from(first)
-                end = _MESSAGE.size + length
-                body = parts[1] if len(parts) > 1 else memoryview(first)[end:]
-                if world_id != world.id or not (0 <= dest < world.size and world.local[dest]):
-                    raise ValueError(f"a message for rank {dest} of world {world_id} reached world {world.id}")
-                synchronous = RemoteSend(bytes(first[_MESSAGE.size : end]).decode(), sync_id) if sync_id else None
-            except (ValueError, TypeError, IndexError, struct.error, UnicodeDecodeError) as error:
-                log.warning("dropped a malformed MPI message: %s: %s", type(error).__name__, error)
-                continue
-            world.deliver(dest, context, source, tag, body, synchronous, True, False)
+            message = self.parse(world, parts)
+            if message is not None:
+                world.deliver(*message, True, False)
+
+    @staticmethod
+    def parse(world: World, parts: list) -> tuple | None:
+        """``(dest, context, source, tag, data, synchronous)`` of a message an inbox of ``world`` received,
+        or None (logged) if it is malformed or meant for another world."""
+        try:
+            first = parts[0]
+            world_id, dest, context, source, tag, sync_id, length = _MESSAGE.unpack_from(first)
+            end = _MESSAGE.size + length
+            body = parts[1] if len(parts) > 1 else memoryview(first)[end:]
+            if world_id != world.id or not (0 <= dest < world.size and world.local[dest]):
+                raise ValueError(f"a message for rank {dest} of world {world_id} reached world {world.id}")
+            synchronous = RemoteSend(bytes(first[_MESSAGE.size : end]).decode(), sync_id) if sync_id else None
+        except (ValueError, TypeError, IndexError, struct.error, UnicodeDecodeError) as error:
+            log.warning("dropped a malformed MPI message: %s: %s", type(error).__name__, error)
+            return None
+        return dest, context, source, tag, body, synchronous
 
     def _receive(self, parts: list) -> None:
         header = self._header(parts)

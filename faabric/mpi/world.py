@@ -277,6 +277,60 @@ class World:
                 ),
             )
 
+    def receive_direct(
+        self, rank: int, context: int, source: int, tag: int, what, blocking: Callable[[], ContextManager] | None
+    ) -> tuple[int, object] | None:
+        """A blocking receive by ``rank`` from ``source``, a rank on another host: the lean path of ``MPI_Recv``.
+
+        Only ``source``'s messages can match, and they come only through
+        ``rank``'s own inbox, which only ``rank``'s thread reads: so while
+        nothing waits in its mailbox and no receive is posted, the rank can
+        wait on its inbox with no request, and no lock but to pass on
+        messages that are not the one it wants. Returns ``(tag, data)`` of the
+        matched message (a synchronous sender is acknowledged), or None when
+        the general path must receive (something already waits here).
+
+        Raises:
+            MpiWorldFailedError: the world failed, before or meanwhile.
+            MpiDeadlockError: the MPI timeout passed.
+        """
+        if self.failure is not None:
+            raise self.failure_for(rank)
+        inbox, box = self.inboxes[rank], self.mailboxes[rank]
+        if inbox is None or box.unexpected or box.posted:  # (only this rank's thread adds what could match)
+            return None
+        deadline = time.monotonic() + self.timeout
+        self.waiting[rank] = what  # for a deadlock report; failures ring the inbox anyway
+        try:
+            with (blocking or contextlib.nullcontext)():
+                while True:
+                    found = None
+                    for parts in inbox.wait(DEADLOCK_CHECK_SECONDS):
+                        message = self.network.parse(self, parts)
+                        if message is None:
+                            continue
+                        dest, got_context, got_source, got_tag, data, synchronous = message
+                        if found is None and got_context == context and got_source == source and (
+                            tag == ANY_TAG or got_tag == tag
+                        ):
+                            found = (got_tag, data)
+                            if synchronous is not None:  # (from an inbox, always a RemoteSend)
+                                self.network.send_ack(synchronous.address, self.id, synchronous.sync_id)
+                        else:
+                            with self.lock:
+                                self.deliver(dest, got_context, got_source, got_tag, data, synchronous, True, dest != rank)
+                    if self.failure is not None:
+                        raise self.failure_for(rank)
+                    if found is not None:
+                        return found
+                    if time.monotonic() >= deadline:
+                        with self.lock:
+                            error = self._deadlock(rank, f"no progress within the MPI timeout of {self.timeout:g}s")
+                            self._abort_locked(rank, error)
+                        raise error
+        finally:
+            self.waiting[rank] = None
+
     def settle(self, rank: int) -> None:
         """After a host call: let ``rank``'s guest receive by itself again if nothing waits in the host."""
         with self.lock:
