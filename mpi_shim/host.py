@@ -42,7 +42,8 @@ def define(host_functions, name: str, params: str, results: str, fn) -> None:
             state.current_comm = None
         try:
             result = fn(call, *args)
-            state = call.scratch.get(STATE_KEY)
+            if state is None:  # (MPI_Init made it)
+                state = call.scratch.get(STATE_KEY)
             if state is not None and state.rings_offset:
                 state.world.settle(state.rank)  # the guest may receive by itself again
             return result

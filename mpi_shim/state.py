@@ -184,11 +184,21 @@ class RankState:
             self.memory.check(base + first, length, what)
         return base
 
+    def _contiguous(self, pointer: int, count: int, datatype: dt.Datatype, what: str) -> tuple[int, int]:
+        """``(base, end)`` of a contiguous buffer, checked as :meth:`_region` does (which runs only when the
+        buffer is not plainly inside memory: every send and receive comes here)."""
+        base = pointer & 0xFFFFFFFF
+        end = base + count * datatype.size
+        if count < 0 or (count and end > len(self.memory.view)):
+            self._region(pointer, count, datatype, what)
+        return base, end
+
     def data(self, pointer: int, count: int, datatype: dt.Datatype, what: str = "send buffer"):
         """The packed bytes of a buffer: a view into guest memory if contiguous (valid only during this call)."""
-        base = self._region(pointer, count, datatype, what)
         if datatype.contiguous:
-            return self.memory.view[base : base + count * datatype.size]
+            base, end = self._contiguous(pointer, count, datatype, what)
+            return self.memory.view[base:end]
+        base = self._region(pointer, count, datatype, what)
         return dt.pack(self.memory.view, base, count, datatype)
 
     def copy(self, pointer: int, count: int, datatype: dt.Datatype, what: str = "send buffer") -> bytes:
@@ -196,15 +206,16 @@ class RankState:
 
     def receiver(self, pointer: int, count: int, datatype: dt.Datatype, what: str = "receive buffer"):
         """``(capacity, deliver)`` for receiving into a buffer; ``deliver`` may run on the sender's thread."""
-        base = self._region(pointer, count, datatype, what)
         capacity = count * datatype.size
         if datatype.contiguous:
-            target = self.memory.view[base : base + capacity]
+            base, end = self._contiguous(pointer, count, datatype, what)
+            target = self.memory.view[base:end]
 
             def deliver(data) -> None:
                 target[: len(data)] = data
 
             return capacity, deliver
+        base = self._region(pointer, count, datatype, what)
         view = self.memory.view
         return capacity, lambda data: dt.unpack(view, base, count, datatype, data)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import logging
 import struct
+from typing import Callable
 
 import msgpack
 
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 TOPIC = b"mpi"
 
 
-_MESSAGE = struct.Struct("<IIqiiIH")  # world, dest, context, source, tag, sync_id, len(sender address)
+# world, dest, context, source, tag, sync_id, whether the bytes follow as a second part, len(sender address)
+_MESSAGE = struct.Struct("<IIqiiIBH")
 _ONE_PART_BYTES = 16 << 10  # smaller messages travel as one part (header and bytes copied together)
 
 
@@ -63,11 +65,10 @@ class MpiNetwork:
     def send_message(self, address, world_id, dest, context, source, tag, sync_id, data) -> None:
         """A point-to-point message, to the inbox of rank ``dest`` at ``address``."""
         sender = self._address_bytes
-        header = _MESSAGE.pack(world_id, dest, context, source, tag, sync_id, len(sender)) + sender
         if len(data) <= _ONE_PART_BYTES:
-            self.channel.post(address, [header + data])
+            self.channel.post(address, [_MESSAGE.pack(world_id, dest, context, source, tag, sync_id, 0, len(sender)) + sender + data])
         else:
-            self.channel.post(address, [header, data])
+            self.channel.post(address, [_MESSAGE.pack(world_id, dest, context, source, tag, sync_id, 1, len(sender)) + sender, data])
 
     def send_ack(self, address: str, world_id: int, sync_id: int) -> None:
         self._send(address, [Kind.ACK, world_id, sync_id])
@@ -94,19 +95,22 @@ class MpiNetwork:
     def take(self, world: World, messages: list[list]) -> None:
         """Deliver messages a rank's inbox received (on that rank's thread, world lock held)."""
         for parts in messages:
-            message = self.parse(world, parts)
+            rest = iter(parts[1:])
+            message = self.parse(world, parts[0], lambda: next(rest, None))
             if message is not None:
                 world.deliver(*message, True, False)
 
     @staticmethod
-    def parse(world: World, parts: list) -> tuple | None:
-        """``(dest, context, source, tag, data, synchronous)`` of a message an inbox of ``world`` received,
-        or None (logged) if it is malformed or meant for another world."""
+    def parse(world: World, first, next_part: Callable[[], object]) -> tuple | None:
+        """``(dest, context, source, tag, data, synchronous)`` of a message an inbox of ``world`` received
+        (``first`` its first part; ``next_part()`` gives the second, if the first says there is one), or None
+        (logged) if it is malformed or meant for another world."""
         try:
-            first = parts[0]
-            world_id, dest, context, source, tag, sync_id, length = _MESSAGE.unpack_from(first)
+            world_id, dest, context, source, tag, sync_id, split, length = _MESSAGE.unpack_from(first)
             end = _MESSAGE.size + length
-            body = parts[1] if len(parts) > 1 else memoryview(first)[end:]
+            body = next_part() if split else memoryview(first)[end:]
+            if body is None:
+                raise ValueError("a message without the part holding its bytes")
             if world_id != world.id or not (0 <= dest < world.size and world.local[dest]):
                 raise ValueError(f"a message for rank {dest} of world {world_id} reached world {world.id}")
             synchronous = RemoteSend(bytes(first[_MESSAGE.size : end]).decode(), sync_id) if sync_id else None

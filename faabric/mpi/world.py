@@ -304,25 +304,18 @@ class World:
         try:
             with (blocking or contextlib.nullcontext)():
                 while True:
-                    found = None
-                    for parts in inbox.wait(DEADLOCK_CHECK_SECONDS):
-                        message = self.network.parse(self, parts)
-                        if message is None:
-                            continue
-                        dest, got_context, got_source, got_tag, data, synchronous = message
-                        if found is None and got_context == context and got_source == source and (
-                            tag == ANY_TAG or got_tag == tag
-                        ):
-                            found = (got_tag, data)
-                            if synchronous is not None:  # (from an inbox, always a RemoteSend)
-                                self.network.send_ack(synchronous.address, self.id, synchronous.sync_id)
-                        else:
-                            with self.lock:
-                                self.deliver(dest, got_context, got_source, got_tag, data, synchronous, True, dest != rank)
+                    first = inbox.receive(DEADLOCK_CHECK_SECONDS)
+                    message = self.network.parse(self, first, inbox.next_part) if first else None
                     if self.failure is not None:
                         raise self.failure_for(rank)
-                    if found is not None:
-                        return found
+                    if message is not None:
+                        dest, got_context, got_source, got_tag, data, synchronous = message
+                        if got_context == context and got_source == source and (tag == ANY_TAG or got_tag == tag):
+                            if synchronous is not None:  # (from an inbox, always a RemoteSend)
+                                self.network.send_ack(synchronous.address, self.id, synchronous.sync_id)
+                            return got_tag, data
+                        with self.lock:
+                            self.deliver(dest, got_context, got_source, got_tag, data, synchronous, True, dest != rank)
                     if time.monotonic() >= deadline:
                         with self.lock:
                             error = self._deadlock(rank, f"no progress within the MPI timeout of {self.timeout:g}s")

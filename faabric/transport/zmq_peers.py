@@ -152,6 +152,23 @@ class ZmqInbox(Inbox):
         data = first.bytes
         return [[data]] if data else []
 
+    def receive(self, timeout: float) -> bytes | None:
+        """The first part as bytes, with no ``zmq.Frame`` and no ``RCVMORE`` look (about 1 µs less a message
+        than :meth:`wait`): the caller knows from the part whether more follow."""
+        timeout_ms = max(1, int(timeout * 1000))
+        if timeout_ms != self._timeout_ms:
+            self._pull.setsockopt(zmq.RCVTIMEO, timeout_ms)
+            self._timeout_ms = timeout_ms
+        try:
+            return self._pull.recv()
+        except zmq.Again:
+            return None
+
+    def next_part(self):
+        if not self._pull.getsockopt(_RCVMORE):
+            return None
+        return self._pull.recv(copy=False).buffer
+
     def drain(self) -> list[list]:
         pull, messages = self._pull, []
         while pull.getsockopt(_EVENTS) & _POLLIN:
