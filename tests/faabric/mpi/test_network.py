@@ -172,3 +172,93 @@ def test_an_allreduce_crosses_between_hosts_once_each_way_and_every_rank_gets_th
     results, sent = _ranks_on_two_hosts(4, allreduce)
     assert results == [10] * 4
     assert sorted(kind.name for kind in sent) == ["BUNDLE", "COMPLETION"]
+
+
+def _world_over_zmq():
+    """Rank 0 here and rank 1 on another host, linked by real ZeroMQ peer channels (one process)."""
+    from faabric.transport.zmq_peers import ZmqPeers
+
+    home, other = WorldRegistry(ZmqPeers("127.0.0.1")), WorldRegistry(ZmqPeers("127.0.0.1"))
+    world = home.create(5, 2, timeout=5.0)
+    world.join(0)
+    world.joined_remotely(1, other.network.address, "tcp://127.0.0.1:9")
+    assert world.spans and world.inboxes[0] is not None
+    return world, home, other
+
+
+def _receive_in_background(endpoint: Endpoint, source: int, tag: int, capacity: int):
+    """Start ``endpoint.recv`` on a thread; wait until it blocks. Returns (thread, box, outcome list)."""
+    box = bytearray(capacity)
+    outcome: list = []
+
+    def receive() -> None:
+        try:
+            outcome.append(endpoint.recv(endpoint.world.comm_world, source, tag, capacity,
+                                         lambda data: box.__setitem__(slice(0, len(data)), data), "MPI_Recv(source=1)"))
+        except MpiError as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=receive)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while endpoint.world.waiting[endpoint.rank] is None and time.monotonic() < deadline:
+        time.sleep(0.001)
+    return thread, box, outcome
+
+
+def test_a_receive_from_another_host_waits_on_the_inbox_directly_and_keeps_matching_rules():
+    world, home, other = _world_over_zmq()
+    try:
+        endpoint = Endpoint(world, 0)
+        thread, box, outcome = _receive_in_background(endpoint, 1, 4, 8)
+        assert world.waiting[0] is not None
+        assert world.mailboxes[0].posted == []  # the direct path posts no request (the general path would)
+        inbox = world.inbox_addresses[0]
+        other.network.send_message(inbox, world.id, 0, 0, 1, 3, 0, b"other tag")  # not this receive's
+        other.network.send_message(inbox, world.id, 0, 7, 1, 4, 0, b"other comm")  # nor this
+        other.network.send_message(inbox, world.id, 0, 0, 1, 4, 0, b"tag four")
+        thread.join(5)
+        assert outcome == [(1, 4, 8)] and bytes(box) == b"tag four"
+        assert world.waiting[0] is None
+        left = [(e.context, e.tag, bytes(e.data)) for e in world.mailboxes[0].unexpected]
+        assert left == [(0, 3, b"other tag"), (7, 4, b"other comm")]  # in order, for later receives
+        got = endpoint.recv(world.comm_world, 1, 3, 16, lambda data: None, "MPI_Recv")  # general path
+        assert got == (1, 3, 9)
+    finally:
+        _close(world, home, other)
+
+
+def test_a_direct_receive_reports_truncation_and_takes_large_messages_in_two_parts():
+    world, home, other = _world_over_zmq()
+    try:
+        endpoint = Endpoint(world, 0)
+        thread, _, outcome = _receive_in_background(endpoint, 1, -1, 4)
+        other.network.send_message(world.inbox_addresses[0], world.id, 0, 0, 1, 2, 0, b"too long")
+        thread.join(5)
+        assert isinstance(outcome[0], MpiError) and outcome[0].error_name == "MPI_ERR_TRUNCATE"
+        assert "8 bytes from rank 1 (tag 2)" in str(outcome[0])
+        large = bytes(range(256)) * 256  # 64 KiB: the bytes travel as a second part
+        thread, box, outcome = _receive_in_background(endpoint, 1, -1, len(large))
+        other.network.send_message(world.inbox_addresses[0], world.id, 0, 0, 1, 5, 0, large)
+        thread.join(5)
+        assert outcome == [(1, 5, len(large))] and bytes(box) == large
+    finally:
+        _close(world, home, other)
+
+
+def test_a_direct_receive_wakes_with_the_error_when_the_world_fails():
+    world, home, other = _world_over_zmq()
+    try:
+        thread, _, outcome = _receive_in_background(Endpoint(world, 0), 1, 0, 8)
+        world.abort(1, FaabricError("host B lost"), tell_others=False)
+        thread.join(5)
+        assert not thread.is_alive()
+        assert isinstance(outcome[0], MpiError) and "host B lost" in str(outcome[0])
+    finally:
+        _close(world, home, other)
+
+
+def _close(world, home, other) -> None:
+    world.depart(0)  # closes rank 0's inbox: a ZeroMQ context ends only once its sockets are closed
+    home.network.channel.close()
+    other.network.channel.close()
