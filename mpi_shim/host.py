@@ -347,11 +347,7 @@ def mpi_group_free(call, group_ptr) -> int:
 
 
 def start_send(state: RankState, buf, count, datatype, dest, tag, comm, synchronous: bool):
-    channel = state.comm(comm)
-    kind = state.datatype(datatype)
-    state.check_count(count)
-    state.check_peer(channel, dest, receiving=False)
-    state.check_tag(tag, receiving=False)
+    channel, kind = state.point_to_point(comm, datatype, count, dest, tag, False)
     return state.endpoint.send(channel, dest, tag, state.data(buf, count, kind), synchronous)
 
 
@@ -378,22 +374,14 @@ def _isend(synchronous: bool):
 
 
 def post_recv(state: RankState, buf, count, datatype, source, tag, comm):
-    channel = state.comm(comm)
-    kind = state.datatype(datatype)
-    state.check_count(count)
-    state.check_peer(channel, source, receiving=True)
-    state.check_tag(tag, receiving=True)
+    channel, kind = state.point_to_point(comm, datatype, count, source, tag, True)
     capacity, deliver = state.receiver(buf, count, kind)
     return state.endpoint.post_recv(channel, source, tag, capacity, deliver)
 
 
 def mpi_recv(call, buf, count, datatype, source, tag, comm, status_ptr) -> int:
     state = state_of(call)
-    channel = state.comm(comm)
-    kind = state.datatype(datatype)
-    state.check_count(count)
-    state.check_peer(channel, source, receiving=True)
-    state.check_tag(tag, receiving=True)
+    channel, kind = state.point_to_point(comm, datatype, count, source, tag, True)
     capacity, deliver = state.receiver(buf, count, kind)
     got = state.endpoint.recv(channel, source, tag, capacity, deliver, lambda: f"MPI_Recv(source={source}, tag={tag})")
     state.write_status(status_ptr, *got)

@@ -171,6 +171,25 @@ class RankState:
             return
         raise fail(ErrorClass.ERR_TAG, f"invalid tag {tag}")
 
+    def point_to_point(self, handle: int, datatype_handle: int, count: int, peer: int, tag: int, receiving: bool):
+        """``(communicator, datatype)`` of a send or receive, its count, peer and tag checked: :meth:`comm`,
+        :meth:`datatype` and the checks above in one call for the usual case (every send and receive comes here).
+
+        Raises:
+            MpiError: as those do.
+        """
+        comm, datatype = self.comms.get(handle), self.types.get(datatype_handle)
+        if (
+            comm is None or datatype is None or not datatype.committed or count < 0
+            or not (0 <= peer < len(comm.group) and 0 <= tag <= abi.TAG_UB)
+        ):  # something to report, or a wildcard or MPI_PROC_NULL: check one by one
+            comm, datatype = self.comm(handle), self.datatype(datatype_handle)
+            self.check_count(count)
+            self.check_peer(comm, peer, receiving)
+            self.check_tag(tag, receiving)
+        self.current_comm = handle
+        return comm, datatype
+
     def my_rank(self, comm: Communicator) -> int:
         return comm.rank_of[self.rank]
 

@@ -299,7 +299,7 @@ class World:
         inbox, box = self.inboxes[rank], self.mailboxes[rank]
         if inbox is None or box.unexpected or box.posted:  # (only this rank's thread adds what could match)
             return None
-        deadline = time.monotonic() + self.timeout
+        deadline = 0.0  # set at the first wake-up without the message (a clock read saved on the usual path)
         self.waiting[rank] = what  # for a deadlock report; failures ring the inbox anyway
         try:
             with (blocking or contextlib.nullcontext)():
@@ -316,7 +316,9 @@ class World:
                             return got_tag, data
                         with self.lock:
                             self.deliver(dest, got_context, got_source, got_tag, data, synchronous, True, dest != rank)
-                    if time.monotonic() >= deadline:
+                    if not deadline:
+                        deadline = time.monotonic() + self.timeout
+                    elif time.monotonic() >= deadline:
                         with self.lock:
                             error = self._deadlock(rank, f"no progress within the MPI timeout of {self.timeout:g}s")
                             self._abort_locked(rank, error)
