@@ -65,10 +65,9 @@ class MpiNetwork:
     def send_message(self, address, world_id, dest, context, source, tag, sync_id, data) -> None:
         """A point-to-point message, to the inbox of rank ``dest`` at ``address``."""
         sender = self._address_bytes
-        if len(data) <= _ONE_PART_BYTES:
-            self.channel.post(address, [_MESSAGE.pack(world_id, dest, context, source, tag, sync_id, 0, len(sender)) + sender + data])
-        else:
-            self.channel.post(address, [_MESSAGE.pack(world_id, dest, context, source, tag, sync_id, 1, len(sender)) + sender, data])
+        split = len(data) > _ONE_PART_BYTES
+        header = _MESSAGE.pack(world_id, dest, context, source, tag, sync_id, split, len(sender)) + sender
+        self.channel.post(address, [header, data] if split else [header + data])
 
     def send_ack(self, address: str, world_id: int, sync_id: int) -> None:
         self._send(address, [Kind.ACK, world_id, sync_id])
