@@ -18,7 +18,7 @@ from mpi_shim.state import RankState, state_of
 
 log = logging.getLogger(__name__)
 SUCCESS = 0
-OPENMP_FORK = "__kmpc_fork_call"
+OPENMP_FORKS = frozenset({"__kmpc_fork_call", "__faabric_omp_fork_call"})  # (the second: faabric cc -fopenmp)
 
 # The collectives the guest runs among ranks of one host. Their messages' tags are signatures:
 # the collective (low 4 bits), the op handle less OP_BASE (next 4), the datatype's index (next 8).
@@ -33,7 +33,7 @@ TYPE_SIZES = bytes(datatype.size if datatype.contiguous else 0 for _, datatype i
 
 def _uses_openmp(granule) -> bool:
     """OpenMP threads move the rank's memory onto a file of their own, which would hide the rings."""
-    return any(item.name == OPENMP_FORK for item in granule.proto.module.imports)
+    return any(item.name in OPENMP_FORKS for item in granule.proto.module.imports)
 
 
 def faabric_mpi_rings(call) -> int:

@@ -74,7 +74,8 @@ def mpi_wasm(tmp_path_factory):
             source = MPI_PROGRAMS / f"{name}.c"
             if not source.exists():
                 source = MPI_EXAMPLES / f"{name}.c"
-            built[name] = compile_wasm([source], out / f"{name}.wasm")
+            flags = ["-fopenmp"] if "#include <omp.h>" in source.read_text() else []  # (hybrid MPI + OpenMP)
+            built[name] = compile_wasm([source], out / f"{name}.wasm", flags)
         return built[name]
 
     return build
