@@ -8,6 +8,10 @@ limit. The guest's ``__kmpc_fork_call`` starts and joins every later region
 of that size itself (``fork_here`` in ``guest/omp_runtime.c``): no host call,
 about a microsecond instead of tens.
 
+Every access to the region record goes through the calling instance's own
+view of the shared memory: a worker may still run after the call's own
+instance (whose mapping of it ends with its store) failed and was dropped.
+
 The host's per-region bookkeeping (a :class:`~openmp_shim.team.Team` and each
 member's :class:`~openmp_shim.team.ThreadState`: single, copyprivate,
 reduction and dispatch-loop counters, the team a waiting member may be
@@ -44,7 +48,6 @@ class GuestForks:
 
     def __init__(self, program: "OpenMPProgram", root_call: "ActiveCall", team: Team, workers: list[Worker]) -> None:
         self._program = weakref.ref(program)
-        self._view = program.root.memory.view  # (the region record is static data: always mapped, never moved)
         self._region = program.region
         self._root_call = weakref.ref(root_call)  # (its scratch holds the program, which holds this)
         self._initial = team.parent
@@ -52,29 +55,28 @@ class GuestForks:
         self._lock = program.lock
         self.team = team
         self.size = team.size
-        self.generation = _I32.unpack_from(self._view, self._region)[0]  # the region ``team`` was made for
+        self.generation = _I32.unpack_from(root_call.memory.view, self._region)[0]  # the region ``team`` is for
 
-    def arm(self) -> None:
+    def arm(self, view: memoryview) -> None:
         """Let the guest fork teams of this size, and route the members' host calls through :meth:`current`."""
         for call in self._calls():
             call.scratch[GUEST_FORKS_KEY] = self
-        self.publish_threads()
-        _FAST.pack_into(self._view, self._region + REGION_FAST, self.size, self._initial.nthreads,
+        _FAST.pack_into(view, self._region + REGION_FAST, self.size, self._initial.nthreads,
                         self._program().thread_limit)
 
-    def publish_threads(self) -> None:
-        """Tell the guest the initial thread's ``nthreads-var`` (it changed, or the team is being armed)."""
-        _I32.pack_into(self._view, self._region + REGION_FAST + 4, self._initial.nthreads)
+    def publish_threads(self, view: memoryview) -> None:
+        """Tell the guest the initial thread's ``nthreads-var`` changed (``omp_set_num_threads``)."""
+        _I32.pack_into(view, self._region + REGION_FAST + 4, self._initial.nthreads)
 
-    def disarm(self) -> None:
+    def disarm(self, view: memoryview) -> None:
         """From now on every fork asks the host (which may arm another team)."""
-        _I32.pack_into(self._view, self._region + REGION_FAST, 0)
+        _I32.pack_into(view, self._region + REGION_FAST, 0)
         for call in self._calls():
             call.scratch.pop(GUEST_FORKS_KEY, None)
 
     def current(self, call: "ActiveCall") -> ThreadState:
         """The calling member's state in the region running now (the initial state between regions)."""
-        view, region = self._view, self._region
+        view, region = call.memory.view, self._region
         if not _I32.unpack_from(view, region + REGION_ACTIVE)[0]:
             state = call.scratch[SCRATCH_KEY]
             if call is self._root_call() and state.team is self.team:  # its part of the last region is over
@@ -87,21 +89,17 @@ class GuestForks:
                     self._renew(generation)
         return call.scratch[SCRATCH_KEY]
 
-    def worker_failed(self) -> None:
+    def worker_failed(self, view: memoryview) -> None:
         """A parked worker stopped: no more forks in the guest, and its join asks the host (hold the lock)."""
-        _I32.pack_into(self._view, self._region + REGION_FAST, 0)
-        _I32.pack_into(self._view, self._region + REGION_FAILED, 1)
+        _I32.pack_into(view, self._region + REGION_FAST, 0)
+        _I32.pack_into(view, self._region + REGION_FAILED, 1)
 
-    def failed(self) -> bool:
-        return bool(_I32.unpack_from(self._view, self._region + REGION_FAILED)[0])
+    def failed(self, view: memoryview) -> bool:
+        return bool(_I32.unpack_from(view, self._region + REGION_FAILED)[0])
 
-    def note_output(self) -> None:
-        """A worker wrote output: the guest's join asks the host to print it (hold the lock)."""
-        _I32.pack_into(self._view, self._region + REGION_OUTPUT, 1)
-
-    def output_taken(self) -> None:
-        """The host prints what the workers wrote so far (hold the lock)."""
-        _I32.pack_into(self._view, self._region + REGION_OUTPUT, 0)
+    def output_taken(self, view: memoryview) -> None:
+        """The host prints what the workers wrote so far (the guest sets the flag when they write)."""
+        _I32.pack_into(view, self._region + REGION_OUTPUT, 0)
 
     def _renew(self, generation: int) -> None:
         """Fresh states of a fresh team for region ``generation`` (hold the program's lock)."""

@@ -87,7 +87,7 @@ def join_wake(call: ActiveCall) -> None:
 
 def guest_join(call: ActiveCall) -> None:
     """The end of a region the guest forked itself, when workers wrote output or one stopped."""
-    thread(call).program.guest_join()
+    thread(call).program.guest_join(call)
 
 
 def call_guest_microtask(call: ActiveCall, microtask: int, gtid: int, tid: int, argc: int, args_ptr: int) -> None:
@@ -387,7 +387,7 @@ def set_num_threads(call: ActiveCall, count: int) -> None:
     if count > 0:
         state = thread(call)
         state.nthreads = count
-        state.program.nthreads_changed(state)
+        state.program.nthreads_changed(call, state)
 
 
 def get_num_threads(call: ActiveCall) -> int:
@@ -436,7 +436,7 @@ def set_max_active_levels(call: ActiveCall, levels: int) -> None:
     if levels >= 0:
         program = thread(call).program
         program.max_active_levels = min(levels, 1)
-        program.disarm_guest_forks()  # (0 makes every region inactive: the guest's forks would not know)
+        program.disarm_guest_forks(call)  # (0 makes every region inactive: the guest's forks would not know)
 
 
 def get_max_active_levels(call: ActiveCall) -> int:

@@ -146,7 +146,7 @@ class OpenMPProgram:
         size = min(requested, self.thread_limit) if real else 1
         team = Team(size, parent)
         if parent is self.initial:  # (the guest asks: another team size)
-            self.disarm_guest_forks()
+            self.disarm_guest_forks(call)
         if size == 1:
             self._run_inline(call, team, parent, microtask, args)
             if parent is self.initial and self.region:
@@ -290,19 +290,19 @@ class OpenMPProgram:
     def _arm_guest_forks(self, call: ActiveCall, team: Team, workers: list[Worker]) -> None:
         """Let the guest start the next regions of ``team``'s size itself (:mod:`openmp_shim.guest_forks`)."""
         self.guest_forks = GuestForks(self, call, team, workers)
-        self.guest_forks.arm()
+        self.guest_forks.arm(call.memory.view)
 
-    def disarm_guest_forks(self) -> None:
+    def disarm_guest_forks(self, call: ActiveCall) -> None:
         """Every fork goes through the host again (until one arms another team)."""
         if self.guest_forks is not None:
-            self.guest_forks.disarm()
+            self.guest_forks.disarm(call.memory.view)
             self.guest_forks = None
 
-    def guest_join(self) -> None:
+    def guest_join(self, call: ActiveCall) -> None:
         """After a region the guest forked itself: print the workers' output, and fail if a worker stopped."""
         self._drain_output()
         guest_forks = self.guest_forks
-        if guest_forks is None or not guest_forks.failed():
+        if guest_forks is None or not guest_forks.failed(call.memory.view):
             return
         error, guest_forks.team.error = guest_forks.team.error, None
         error = error or next((OpenMPError(f"OpenMP thread {tid} stopped: {worker.failed}")
@@ -317,15 +317,15 @@ class OpenMPProgram:
     def worker_failed(self, worker: Worker, error: BaseException) -> None:
         """A parked worker stopped: the team running now (or the next one) fails with ``error``."""
         with self.lock:
-            if self.guest_forks is not None:
-                self.guest_forks.worker_failed()
+            if self.guest_forks is not None:  # (through its own mapping: the call's own may be gone)
+                self.guest_forks.worker_failed(worker.granule.memory.view)
             if self.parked_team is not None:  # (harmless if that team is over)
                 self.parked_team.fail(error)
 
-    def nthreads_changed(self, state: ThreadState) -> None:
+    def nthreads_changed(self, call: ActiveCall, state: ThreadState) -> None:
         """``omp_set_num_threads`` changed ``state``'s ``nthreads-var``: the guest's forks must know."""
         if state is self.initial and self.guest_forks is not None:
-            self.guest_forks.publish_threads()
+            self.guest_forks.publish_threads(call.memory.view)
 
     def join_parked(self, state: ThreadState) -> None:
         """The guest join's slow path: block until the members of ``state``'s team finished (or one stopped)."""
@@ -476,14 +476,12 @@ class OpenMPProgram:
     def take_output(self, fd: int, data: bytes) -> None:
         with self.lock:
             self._outputs.append((fd, bytes(data)))
-            if self.guest_forks is not None:
-                self.guest_forks.note_output()
 
     def _drain_output(self) -> None:
         """Write what the workers printed through the parent's own stdout/stderr."""
         with self.lock:
-            if self.guest_forks is not None:
-                self.guest_forks.output_taken()
+            if self.guest_forks is not None:  # (the root drains: its own mapping)
+                self.guest_forks.output_taken(self.root.memory.view)
             outputs, self._outputs = self._outputs, []
         if not outputs:
             return

@@ -162,11 +162,13 @@ int __wrap_fflush(FILE *stream) { LOCKED(__real_fflush(stream)) }
 
 /* Output of stdout/stderr from a team's other instances is collected by the host. */
 uint16_t __real___wasi_fd_write(int32_t fd, const void *iovs, size_t count, size_t *written);
+static void note_output(void);
 
 uint16_t __wrap___wasi_fd_write(int32_t fd, const void *iovs, size_t count, size_t *written) {
     if (fd == 1 || fd == 2) {
         int32_t taken = faabric_omp_output(fd, iovs, (int32_t)count);
         if (taken >= 0) {
+            note_output();
             *written = (size_t)taken;
             return 0;
         }
@@ -309,6 +311,9 @@ typedef struct team_region {
 static thread_slot threads[MAX_THREADS];
 static team_sync team; /* one team forks at a time: only the call's initial thread forks */
 static team_region region;
+
+/* A worker's output went to the host: the join of a region the guest forked asks the host to print it. */
+static void note_output(void) { __atomic_store_n(&region.output, 1, __ATOMIC_SEQ_CST); }
 
 __asm__(".globaltype __faabric_omp_self, i32\n__faabric_omp_self:\n");
 
