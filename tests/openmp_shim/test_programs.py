@@ -33,6 +33,16 @@ async def assert_passes(cluster, wasm, program: str) -> None:
         assert f"{program}: {threads} threads, 0 failures" in text
 
 
+async def assert_threads_stopped_and_host_serves(cluster, next_wasm) -> None:
+    """After a failed call: its OpenMP threads stop within seconds, and the host runs the next call as usual."""
+    deadline = time.monotonic() + 10
+    while any("-omp-" in t.name for t in threading.enumerate()) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    assert not [t.name for t in threading.enumerate() if "-omp-" in t.name]
+    result = await run_omp(cluster, next_wasm, 4)
+    assert result.return_value == 0, result.stdout.decode()
+
+
 @pytest.mark.parametrize("program", EVERY_MODE)
 async def test_program_passes_its_checks_with_1_2_4_and_8_threads_in_either_mode(omp_cluster, omp_wasm, program):
     await assert_passes(omp_cluster, omp_wasm[program], program)
@@ -119,12 +129,7 @@ async def test_a_trap_in_a_worker_thread_is_reported_as_a_guest_trap(cluster, om
 async def test_a_trap_in_a_later_region_fails_the_call_and_its_threads_stop(omp_cluster, omp_wasm):
     with pytest.raises(GuestTrap, match="unreachable"):
         await run_omp(omp_cluster, omp_wasm["late_trap"], 4)
-    deadline = time.monotonic() + 10
-    while any("-omp-" in t.name for t in threading.enumerate()) and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
-    assert not [t.name for t in threading.enumerate() if "-omp-" in t.name]
-    result = await run_omp(omp_cluster, omp_wasm["regions"], 4)  # the host runs the next call as usual
-    assert result.return_value == 0, result.stdout.decode()
+    await assert_threads_stopped_and_host_serves(omp_cluster, omp_wasm["regions"])
 
 
 async def test_after_the_first_region_of_a_size_the_guest_starts_the_next_ones_itself(cluster, omp_wasm, monkeypatch):
@@ -158,12 +163,7 @@ async def test_a_trap_in_a_task_fails_the_call_and_its_threads_stop(omp_cluster,
     for threads in THREAD_COUNTS:
         with pytest.raises(GuestTrap, match="unreachable"):
             await run_omp(omp_cluster, omp_wasm["task_trap"], threads)
-    deadline = time.monotonic() + 10
-    while any("-omp-" in t.name for t in threading.enumerate()) and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
-    assert not [t.name for t in threading.enumerate() if "-omp-" in t.name]
-    result = await run_omp(omp_cluster, omp_wasm["tasks"], 4)  # the host runs the next call as usual
-    assert result.return_value == 0, result.stdout.decode()
+    await assert_threads_stopped_and_host_serves(omp_cluster, omp_wasm["tasks"])
 
 
 async def test_each_thread_of_a_region_prints_to_the_calls_output(cluster, omp_wasm):
