@@ -434,10 +434,12 @@ def mpi_sendrecv(
     call, sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, status_ptr
 ) -> int:
     state = state_of(call)
-    receive = post_recv(state, recvbuf, recvcount, recvtype, source, recvtag, comm)
-    start_send(state, sendbuf, sendcount, sendtype, dest, sendtag, comm, False)
-    state.endpoint.wait(receive, lambda: f"MPI_Sendrecv(dest={dest}, source={source}, recvtag={recvtag})")
-    state.status_of(status_ptr, receive)
+    channel, kind = state.point_to_point(comm, recvtype, recvcount, source, recvtag, True)
+    capacity, deliver = state.receiver(recvbuf, recvcount, kind)
+    start_send(state, sendbuf, sendcount, sendtype, dest, sendtag, comm, False)  # (a standard send never blocks)
+    got = state.endpoint.recv(channel, source, recvtag, capacity, deliver,
+                              lambda: f"MPI_Sendrecv(dest={dest}, source={source}, recvtag={recvtag})")
+    state.write_status(status_ptr, *got)
     return SUCCESS
 
 

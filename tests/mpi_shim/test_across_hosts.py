@@ -39,6 +39,28 @@ async def test_self_checking_program_passes_with_ranks_on_several_hosts(spread_c
     assert len({rank.host for rank in result.ranks}) == -(-ranks // 2)
 
 
+async def test_sendrecv_from_another_host_waits_on_the_ranks_own_inbox(config, mpi_wasm, monkeypatch):
+    from faabric.cluster import LocalCluster
+    from faabric.mpi.world import World
+
+    direct = []
+    receive_direct = World.receive_direct
+
+    def counted(self, *args):
+        got = receive_direct(self, *args)
+        direct.append(got is not None)
+        return got
+
+    monkeypatch.setattr(World, "receive_direct", counted)
+    # One rank per host (no shared rings): every halo exchange is an MPI_Sendrecv in the host.
+    async with LocalCluster(hosts=2, config=dataclasses.replace(config, slots=1)) as cluster:
+        result = await run_world(cluster, mpi_wasm("stencil"), 2, "64", "10")
+    assert result.error is None, result.error
+    assert len({rank.host for rank in result.ranks}) == 2
+    assert b"checksum" in result.stdout
+    assert sum(direct) >= 10  # the lean path of World.receive_direct took them, not posted receives
+
+
 async def test_the_world_is_forgotten_on_every_host_once_its_ranks_finish(spread_cluster, mpi_wasm):
     import asyncio
 
