@@ -2,8 +2,9 @@
 
 The same sources (``examples/omp``: pi, matmul, stencil, fib; and
 ``openmp_shim/bench/regions.c``, which times nearly empty parallel regions:
-the cost of a fork and join) are built twice in the same run: to wasm with ``faabric cc -fopenmp`` (clang -O2
--msimd128) and natively with ``clang -O2 -fopenmp`` (Debian's libomp; gcc's
+the cost of a fork and join) are built twice in the same run: to wasm with
+``faabric cc -fopenmp`` (clang -O2 -msimd128) and natively with
+``clang -O2 -fopenmp`` (Debian's libomp; gcc's
 libgomp if clang cannot, which the notes then say). Each program times its
 own kernel with ``omp_get_wtime`` after a warm-up region, so the numbers
 compare kernels, not process or granule start-up. Rows: the best of
