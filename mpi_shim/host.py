@@ -373,16 +373,20 @@ def _isend(synchronous: bool):
     return isend
 
 
-def post_recv(state: RankState, buf, count, datatype, source, tag, comm):
+def receiving(state: RankState, buf, count, datatype, source, tag, comm):
+    """``(communicator, capacity, deliver)`` of a receive into ``buf``, its arguments checked."""
     channel, kind = state.point_to_point(comm, datatype, count, source, tag, True)
-    capacity, deliver = state.receiver(buf, count, kind)
+    return (channel, *state.receiver(buf, count, kind))
+
+
+def post_recv(state: RankState, buf, count, datatype, source, tag, comm):
+    channel, capacity, deliver = receiving(state, buf, count, datatype, source, tag, comm)
     return state.endpoint.post_recv(channel, source, tag, capacity, deliver)
 
 
 def mpi_recv(call, buf, count, datatype, source, tag, comm, status_ptr) -> int:
     state = state_of(call)
-    channel, kind = state.point_to_point(comm, datatype, count, source, tag, True)
-    capacity, deliver = state.receiver(buf, count, kind)
+    channel, capacity, deliver = receiving(state, buf, count, datatype, source, tag, comm)
     got = state.endpoint.recv(channel, source, tag, capacity, deliver, lambda: f"MPI_Recv(source={source}, tag={tag})")
     state.write_status(status_ptr, *got)
     return SUCCESS
@@ -434,8 +438,7 @@ def mpi_sendrecv(
     call, sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, status_ptr
 ) -> int:
     state = state_of(call)
-    channel, kind = state.point_to_point(comm, recvtype, recvcount, source, recvtag, True)
-    capacity, deliver = state.receiver(recvbuf, recvcount, kind)
+    channel, capacity, deliver = receiving(state, recvbuf, recvcount, recvtype, source, recvtag, comm)
     start_send(state, sendbuf, sendcount, sendtype, dest, sendtag, comm, False)  # (a standard send never blocks)
     got = state.endpoint.recv(channel, source, recvtag, capacity, deliver,
                               lambda: f"MPI_Sendrecv(dest={dest}, source={source}, recvtag={recvtag})")

@@ -30,9 +30,15 @@ import struct
 import weakref
 from typing import TYPE_CHECKING
 
-from faabric.exceptions import OpenMPError
 from openmp_shim.team import SCRATCH_KEY, Team, ThreadState
-from openmp_shim.workers import REGION_ACTIVE, REGION_FAILED, REGION_FAST, REGION_OUTPUT, Worker
+from openmp_shim.workers import (
+    REGION_ACTIVE,
+    REGION_FAILED,
+    REGION_FAST,
+    REGION_OUTPUT,
+    Worker,
+    stopped_worker_error,
+)
 
 if TYPE_CHECKING:
     from granules.context import ActiveCall
@@ -109,9 +115,10 @@ class GuestForks:
         root_call = self._root_call()
         if root_call is not None:
             root_call.scratch[SCRATCH_KEY] = root
+        stopped = stopped_worker_error(self._workers)
+        if stopped is not None:
+            team.fail(stopped)
         for tid, worker in enumerate(self._workers, 1):
-            if worker.failed is not None:
-                team.fail(OpenMPError(f"OpenMP thread {tid} stopped: {worker.failed}"))
             state = ThreadState(program, team, tid, worker.gtid, initial, worker.granule)
             state.stack_top = worker.stack_top
             worker.call.scratch[SCRATCH_KEY] = state

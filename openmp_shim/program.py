@@ -45,6 +45,7 @@ from openmp_shim.workers import (
     new_instance,
     set_globals,
     stack_pointer,
+    stopped_worker_error,
     written_pages,
 )
 
@@ -252,9 +253,10 @@ class OpenMPProgram:
         _I32.pack_into(view, self.region + REGION_SPIN_NS, SPIN_NS if team.size <= self.cores else 0)
         self.parked_team = team  # (before the check below: a worker that stops from now on fails this team)
         workers = self.workers[:members]
+        stopped = stopped_worker_error(workers)
+        if stopped is not None:
+            raise stopped
         for tid, worker in enumerate(workers, 1):
-            if worker.failed is not None:
-                raise OpenMPError(f"OpenMP thread {tid} stopped: {worker.failed}")
             state = ThreadState(self, team, tid, worker.gtid, team.parent, worker.granule)
             state.stack_top = worker.stack_top
             worker.call.scratch[SCRATCH_KEY] = state
@@ -276,8 +278,7 @@ class OpenMPProgram:
             self.enter(call, parent)
         error, team.error = team.error, None  # (a member's failure too: the guest joined it all the same)
         if error is None:  # (a worker that stopped while the region started)
-            error = next((OpenMPError(f"OpenMP thread {tid} stopped: {worker.failed}")
-                          for tid, worker in enumerate(workers, 1) if worker.failed is not None), None)
+            error = stopped_worker_error(workers)
         self._drain_output()
         if error is not None:
             try:
@@ -305,8 +306,7 @@ class OpenMPProgram:
         if guest_forks is None or not guest_forks.failed(call.memory.view):
             return
         error, guest_forks.team.error = guest_forks.team.error, None
-        error = error or next((OpenMPError(f"OpenMP thread {tid} stopped: {worker.failed}")
-                               for tid, worker in enumerate(self.workers, 1) if worker.failed is not None), None)
+        error = error or stopped_worker_error(self.workers)
         if error is None:
             raise OpenMPError("an OpenMP thread stopped")
         try:

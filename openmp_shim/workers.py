@@ -175,6 +175,12 @@ class Worker:
             del job  # drop the job's references before idling
 
 
+def stopped_worker_error(workers: list[Worker]) -> OpenMPError | None:
+    """The error naming the first of ``workers`` (threads 1, 2, ...) whose parked thread stopped, if one did."""
+    return next((OpenMPError(f"OpenMP thread {tid} stopped: {worker.failed}")
+                 for tid, worker in enumerate(workers, 1) if worker.failed is not None), None)
+
+
 def new_instance(root: "Granule", wasi: wasmtime.WasiConfig, snapshot: MemorySnapshot | None) -> "Granule":
     """Another instance of ``root``'s function (from ``snapshot`` if given)."""
     from granules.granule import Granule  # (granules.engine imports the host functions)

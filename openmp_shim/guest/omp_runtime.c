@@ -45,11 +45,11 @@ void *__real_realloc(void *ptr, size_t size);
 void *__real_aligned_alloc(size_t alignment, size_t size);
 int __real_posix_memalign(void **out, size_t alignment, size_t size);
 
-static int heap_lock;
-
-static void lock_heap(void) {
+/* A spin lock on a word in shared memory (the heap's, the task stack's, a critical section's): every 64
+ * spins the host yields the core to the holder, and stops the caller if its team failed. */
+static void spin_lock(int32_t *word) {
     int spins = 0;
-    while (__atomic_exchange_n(&heap_lock, 1, __ATOMIC_ACQUIRE)) {
+    while (__atomic_exchange_n(word, 1, __ATOMIC_ACQUIRE)) {
         if (++spins >= 64) {
             faabric_omp_yield();
             spins = 0;
@@ -57,46 +57,49 @@ static void lock_heap(void) {
     }
 }
 
-static void unlock_heap(void) { __atomic_store_n(&heap_lock, 0, __ATOMIC_RELEASE); }
+/* Release `word`; whether it was held. */
+static int spin_unlock(int32_t *word) { return __atomic_exchange_n(word, 0, __ATOMIC_RELEASE); }
+
+static int32_t heap_lock;
 
 void *__wrap_malloc(size_t size) {
-    lock_heap();
+    spin_lock(&heap_lock);
     void *result = __real_malloc(size);
-    unlock_heap();
+    spin_unlock(&heap_lock);
     return result;
 }
 
 void __wrap_free(void *ptr) {
-    lock_heap();
+    spin_lock(&heap_lock);
     __real_free(ptr);
-    unlock_heap();
+    spin_unlock(&heap_lock);
 }
 
 void *__wrap_calloc(size_t count, size_t size) {
-    lock_heap();
+    spin_lock(&heap_lock);
     void *result = __real_calloc(count, size);
-    unlock_heap();
+    spin_unlock(&heap_lock);
     return result;
 }
 
 void *__wrap_realloc(void *ptr, size_t size) {
-    lock_heap();
+    spin_lock(&heap_lock);
     void *result = __real_realloc(ptr, size);
-    unlock_heap();
+    spin_unlock(&heap_lock);
     return result;
 }
 
 void *__wrap_aligned_alloc(size_t alignment, size_t size) {
-    lock_heap();
+    spin_lock(&heap_lock);
     void *result = __real_aligned_alloc(alignment, size);
-    unlock_heap();
+    spin_unlock(&heap_lock);
     return result;
 }
 
 int __wrap_posix_memalign(void **out, size_t alignment, size_t size) {
-    lock_heap();
+    spin_lock(&heap_lock);
     int result = __real_posix_memalign(out, alignment, size);
-    unlock_heap();
+    spin_unlock(&heap_lock);
     return result;
 }
 
@@ -439,18 +442,6 @@ static struct {
 } tasks;
 static int32_t unattached_final; /* final tasks running on an instance without a thread slot (its own memory) */
 
-static void lock_tasks(void) {
-    int spins = 0;
-    while (__atomic_exchange_n(&tasks.lock, 1, __ATOMIC_ACQUIRE)) {
-        if (++spins >= 64) {
-            faabric_omp_yield();
-            spins = 0;
-        }
-    }
-}
-
-static void unlock_tasks(void) { __atomic_store_n(&tasks.lock, 0, __ATOMIC_RELEASE); }
-
 /* A zeroed block of at least `size` bytes whose task is a child of the calling thread's current task. */
 static task_info *new_task(size_t size, int deferrable, int final) {
     thread_slot *slot = self();
@@ -500,10 +491,10 @@ void *__kmpc_omp_task_alloc(void *loc, int32_t gtid, int32_t flags, size_t sizeo
 
 /* Put a task on the team's stack, for any thread to run. */
 static void post(task_info *info) {
-    lock_tasks();
+    spin_lock(&tasks.lock);
     info->next = tasks.top;
     __atomic_store_n(&tasks.top, info, __ATOMIC_SEQ_CST);
-    unlock_tasks();
+    spin_unlock(&tasks.lock);
     __atomic_add_fetch(&team.events, 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&team.sleepers, __ATOMIC_SEQ_CST)) {
         faabric_omp_barrier_wake(); /* members blocked at a barrier come back to help */
@@ -542,11 +533,11 @@ static void complete(task_info *info) {
         return;
     }
     clear_deps(info); /* (it creates no more children: their dependences are settled) */
-    lock_tasks();
+    spin_lock(&tasks.lock);
     info->completed = 1;
     successor *waiting = info->successors;
     info->successors = NULL;
-    unlock_tasks();
+    spin_unlock(&tasks.lock);
     while (waiting != NULL) {
         successor *next = waiting->next;
         if (__atomic_sub_fetch(&waiting->task->waiting_on, 1, __ATOMIC_SEQ_CST) == 0) {
@@ -597,7 +588,7 @@ static int run_posted(const task_info *ancestor, int32_t gtid) {
     if (__atomic_load_n(&tasks.top, __ATOMIC_SEQ_CST) == NULL) {
         return 0;
     }
-    lock_tasks();
+    spin_lock(&tasks.lock);
     task_info **link = &tasks.top, **taken = NULL;
     for (int looked = 0; *link != NULL && (ancestor == NULL || looked < 64); looked++, link = &(*link)->next) {
         if (ancestor == NULL) {
@@ -611,7 +602,7 @@ static int run_posted(const task_info *ancestor, int32_t gtid) {
     if (found != NULL) {
         *taken = found->next;
     }
-    unlock_tasks();
+    spin_unlock(&tasks.lock);
     if (found == NULL) {
         return 0;
     }
@@ -684,14 +675,14 @@ static void after(task_info *info, task_info *before) {
         abort();
     }
     node->task = info;
-    lock_tasks();
+    spin_lock(&tasks.lock);
     if (!before->completed) {
         node->next = before->successors;
         before->successors = node;
         __atomic_add_fetch(&info->waiting_on, 1, __ATOMIC_SEQ_CST);
         node = NULL;
     }
-    unlock_tasks();
+    spin_unlock(&tasks.lock);
     free(node);
 }
 
@@ -968,24 +959,12 @@ HOST(__kmpc_reduce_nowait) int32_t faabric_omp_reduce_nowait(void *loc, int32_t 
 HOST(__kmpc_end_reduce) void faabric_omp_end_reduce(void *loc, int32_t gtid, int32_t *lock);
 HOST(__kmpc_end_reduce_nowait) void faabric_omp_end_reduce_nowait(void *loc, int32_t gtid, int32_t *lock);
 
-static void lock_name(int32_t *name) {
-    int spins = 0;
-    while (__atomic_exchange_n(name, 1, __ATOMIC_ACQUIRE)) {
-        if (++spins >= 64) {
-            faabric_omp_yield(); /* lets the holder run; stops if the team failed */
-            spins = 0;
-        }
-    }
-}
-
-static int unlock_name(int32_t *name) { return __atomic_exchange_n(name, 0, __ATOMIC_RELEASE); }
-
 void __kmpc_critical(void *loc, int32_t gtid, int32_t *name) {
     if (self() == NULL) {
         faabric_omp_critical(loc, gtid, name);
         return;
     }
-    lock_name(name);
+    spin_lock(name);
 }
 
 void __kmpc_critical_with_hint(void *loc, int32_t gtid, int32_t *name, uint32_t hint) {
@@ -994,7 +973,7 @@ void __kmpc_critical_with_hint(void *loc, int32_t gtid, int32_t *name, uint32_t 
 }
 
 void __kmpc_end_critical(void *loc, int32_t gtid, int32_t *name) {
-    if (self() == NULL || !unlock_name(name)) {
+    if (self() == NULL || !spin_unlock(name)) {
         faabric_omp_end_critical(loc, gtid, name); /* (reports a section nobody entered) */
     }
 }
@@ -1004,7 +983,7 @@ int32_t __kmpc_reduce_nowait(void *loc, int32_t gtid, int32_t num_vars, size_t s
     if (self() == NULL) {
         return faabric_omp_reduce_nowait(loc, gtid, num_vars, size, data, reduce_func, lock);
     }
-    lock_name(lock);
+    spin_lock(lock);
     return 1; /* the caller combines its values into the shared ones, then calls end_reduce */
 }
 
@@ -1013,18 +992,18 @@ int32_t __kmpc_reduce(void *loc, int32_t gtid, int32_t num_vars, size_t size, vo
     if (self() == NULL) {
         return faabric_omp_reduce(loc, gtid, num_vars, size, data, reduce_func, lock);
     }
-    lock_name(lock);
+    spin_lock(lock);
     return 1;
 }
 
 void __kmpc_end_reduce_nowait(void *loc, int32_t gtid, int32_t *lock) {
-    if (self() == NULL || !unlock_name(lock)) {
+    if (self() == NULL || !spin_unlock(lock)) {
         faabric_omp_end_reduce_nowait(loc, gtid, lock);
     }
 }
 
 void __kmpc_end_reduce(void *loc, int32_t gtid, int32_t *lock) {
-    if (self() == NULL || !unlock_name(lock)) {
+    if (self() == NULL || !spin_unlock(lock)) {
         faabric_omp_end_reduce(loc, gtid, lock);
         return;
     }
